@@ -1,0 +1,102 @@
+"""The portal: a multi-tenant, white-label supplier and fulfilment portal.
+
+:func:`create_app` is the only way in; importing the package does nothing else.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings first, then each part in the order it depends on."""
+    app = Flask(__name__, instance_relative_config=True)
+    configure_settings(app, config)
+    configure_proxy(app)
+    configure_database(app)
+    configure_languages(app)
+    configure_tenancy(app)
+    configure_security(app)
+    configure_accounts(app)
+    configure_views(app)
+    configure_cli(app)
+    return app
+
+
+def configure_settings(app: Flask, overrides: dict[str, Any] | None) -> None:
+    from portal.config import load_settings
+
+    env = None
+    if overrides and "ENVIRON" in overrides:
+        env = overrides["ENVIRON"]
+    app.config.from_mapping(load_settings(Path(app.instance_path), env))
+    if overrides:
+        app.config.from_mapping({k: v for k, v in overrides.items() if k != "ENVIRON"})
+
+
+def configure_proxy(app: Flask) -> None:
+    hops = app.config["PORTAL_PROXY_COUNT"]
+    if hops:
+        # X-Forwarded-* are believed only from the number of proxies the operator configured.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def configure_database(app: Flask) -> None:
+    from flask_migrate import Migrate
+
+    import portal.models  # noqa: F401 - every model registered before the mappers configure
+    from portal.db import db
+
+    db.init_app(app)
+    Migrate(app, db, directory=str(Path(__file__).parent / "migrations"))
+
+
+def configure_languages(app: Flask) -> None:
+    from portal import i18n
+
+    i18n.init_app(app)
+
+
+def configure_tenancy(app: Flask) -> None:
+    from portal.tenants import resolver
+
+    resolver.init_app(app)
+
+
+def configure_security(app: Flask) -> None:
+    from portal import security
+
+    security.init_app(app)
+
+
+def configure_accounts(app: Flask) -> None:
+    from portal.accounts import login
+
+    login.init_app(app)
+
+
+def configure_views(app: Flask) -> None:
+    from portal.accounts.views import bp as accounts
+    from portal.admin.views import bp as admin
+    from portal.web import errors
+    from portal.web.health import bp as health
+    from portal.web.views import bp as web
+
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    for blueprint in (health, web, accounts, admin):
+        app.register_blueprint(blueprint)
+    errors.init_app(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from portal.cli import register_commands
+
+    register_commands(app)

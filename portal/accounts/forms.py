@@ -1,0 +1,64 @@
+"""Forms of the accounts pages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional
+
+from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+
+
+def _new_password_fields():
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+        description=_l("At least %(num)d characters.", num=MIN_LENGTH),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            DataRequired(),
+            EqualTo("new_password", message=_l("The two passwords do not match.")),
+        ],
+    )
+    return new_password, confirm
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password, confirm = _new_password_fields()
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password, confirm = _new_password_fields()
+
+
+class AccountForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    locale = SelectField(_l("Language"), choices=[], validate_choice=True)
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[Optional()],
+        description=_l("Needed only when you change your e-mail address."),
+    )
+
+
+class UserForm(FlaskForm):
+    """Tenant admin: add or edit a staff or admin user."""
+
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
+    email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
+    role = SelectField(_l("Role"), choices=[])
+    active = BooleanField(_l("May log in"), default=True)

@@ -1,0 +1,330 @@
+"""Accounts: create users, log in and out, sessions, passwords and password resets.
+
+Every change here writes an audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import timedelta
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, select, update
+
+from portal.accounts.models import LoginAttempt, Role, User, UserSession
+from portal.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    password_problem,
+    verify_password,
+)
+from portal.audit.services import diff, record
+from portal.core.clients.models import Client
+from portal.core.suppliers.models import Supplier
+from portal.db import db, utcnow
+from portal.tenants.context import require_tenant
+
+# Verified against when the e-mail is unknown, so a miss costs as long as a hit.
+_DUMMY_HASH: str | None = None
+SESSION_TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+class AccountError(ValueError):
+    """An account change was refused; ``field`` names the form field it concerns."""
+
+    def __init__(self, message, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class LoginRefused(AccountError):
+    """A login was refused: wrong credentials, inactive account, or too many attempts."""
+
+
+def normalise_email(email: str) -> str:
+    """Return ``email`` checked for syntax and normalised; raise AccountError if invalid."""
+    try:
+        # test_environment admits the reserved .test domain (demo and test accounts).
+        result = validate_email(email.strip(), check_deliverability=False, test_environment=True)
+    except EmailNotValidError:
+        raise AccountError(
+            _l("%(email)s is not a valid e-mail address.", email=email.strip()), "email"
+        ) from None
+    return result.normalized.lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: Role | str,
+    *,
+    name: str = "",
+    client: Client | None = None,
+    supplier: Supplier | None = None,
+    locale: str | None = None,
+) -> User:
+    """Create a user of the tenant in context; the caller commits."""
+    role = Role(role)
+    email = normalise_email(email)
+    if find_user_by_email(email) is not None:
+        raise AccountError(_l("A user with this e-mail address already exists."), "email")
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem, "password")
+    if role == Role.CLIENT and client is None:
+        raise AccountError(_l("A client user needs a client."), "client")
+    if role == Role.SUPPLIER and supplier is None:
+        raise AccountError(_l("A supplier user needs a supplier."), "supplier")
+    user = User(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role=role,
+        client=client if role == Role.CLIENT else None,
+        supplier=supplier if role == Role.SUPPLIER else None,
+        locale=locale,
+    )
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", user, changes={"email": [None, email], "role": [None, role.value]})
+    return user
+
+
+def _throttled(email: str, ip_address: str | None) -> bool:
+    config = current_app.config
+    since = utcnow() - timedelta(minutes=config["PORTAL_LOGIN_WINDOW_MINUTES"])
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    account_since = max(since, last_success) if last_success else since
+    account_failures = db.session.scalar(
+        select(func.count()).where(
+            LoginAttempt.email == email,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.created_at > account_since,
+        )
+    )
+    if account_failures >= config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]:
+        return True
+    if ip_address is None:
+        return False
+    address_failures = db.session.scalar(
+        select(func.count()).where(
+            LoginAttempt.ip_address == ip_address,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.created_at > since,
+        )
+    )
+    return address_failures >= config["PORTAL_LOGIN_ATTEMPTS_PER_ADDRESS"]
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(uuid.uuid4().hex)
+    return _DUMMY_HASH
+
+
+def authenticate(email: str, password: str, ip_address: str | None) -> User:
+    """Return the user for these credentials or raise :class:`LoginRefused`.
+
+    Only users of the tenant in context can log in: the lookup is tenant-scoped, so an
+    account of another tenant is as unknown here as a made-up address. The caller commits,
+    also after a refusal, so that the attempt is counted.
+    """
+    email = email.strip().lower()[:254]
+    if _throttled(email, ip_address):
+        record("login.throttled", details={"email": email})
+        raise LoginRefused(
+            _l(
+                "Too many failed attempts. Please wait %(minutes)d minutes and try again.",
+                minutes=current_app.config["PORTAL_LOGIN_WINDOW_MINUTES"],
+            )
+        )
+    user = find_user_by_email(email)
+    valid = verify_password(user.password_hash if user else _dummy_hash(), password)
+    succeeded = bool(user and valid and user.active)
+    db.session.add(LoginAttempt(email=email, ip_address=ip_address, succeeded=succeeded))
+    if not succeeded:
+        record(
+            "login.failed",
+            user if user else None,
+            details={"email": email, "reason": "inactive" if user and valid else "credentials"},
+        )
+        raise LoginRefused(_l("The e-mail address or password is not correct."))
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def start_session(user: User, ip_address: str | None, user_agent: str | None) -> UserSession:
+    """Open a new login session for ``user`` and record the login."""
+    login = UserSession(
+        user_id=user.id, ip_address=ip_address, user_agent=(user_agent or "")[:300] or None
+    )
+    db.session.add(login)
+    user.session_id = login.id
+    record("login.succeeded", user, actor_id=user.id, details={"session": str(login.id)})
+    return login
+
+
+def load_session_user(session_id: str) -> User | None:
+    """Return the user of a live session, or None when it ended or timed out."""
+    try:
+        sid = uuid.UUID(session_id)
+    except (TypeError, ValueError):
+        return None
+    login = db.session.scalar(
+        select(UserSession).where(UserSession.id == sid, UserSession.ended_at.is_(None))
+    )
+    if login is None:
+        return None
+    config = current_app.config
+    now = utcnow()
+    idle = timedelta(minutes=config["PORTAL_SESSION_IDLE_MINUTES"])
+    absolute = timedelta(hours=config["PORTAL_SESSION_MAX_HOURS"])
+    if now - login.last_seen_at > idle or now - login.created_at > absolute:
+        login.ended_at = now
+        record("session.expired", login.user, actor_id=login.user_id)
+        db.session.commit()
+        return None
+    user = login.user
+    if not user.active:
+        return None
+    if now - login.last_seen_at > SESSION_TOUCH_INTERVAL:
+        login.last_seen_at = now
+        db.session.commit()
+    user.session_id = login.id
+    return user
+
+
+def end_session(user: User) -> None:
+    """End the user's current session (logout)."""
+    if user.session_id is None:
+        return
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == user.session_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    record("logout", user)
+
+
+def end_other_sessions(user: User) -> int:
+    """End every session of ``user`` but the current one; return how many were ended."""
+    statement = update(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None)
+    )
+    if user.session_id is not None:
+        statement = statement.where(UserSession.id != user.session_id)
+    return db.session.execute(statement.values(ended_at=utcnow())).rowcount
+
+
+def set_password(user: User, new_password: str, *, action: str) -> None:
+    """Give ``user`` a new password and end their other sessions."""
+    problem = password_problem(new_password, user.email)
+    if problem:
+        raise AccountError(problem, "new_password")
+    user.password_hash = hash_password(new_password)
+    ended = end_other_sessions(user)
+    record(action, user, changes={"password": ["***", "***"]}, details={"sessions_ended": ended})
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    """Change the password after checking the current one."""
+    if not verify_password(user.password_hash, current_password):
+        raise AccountError(_l("The current password is not correct."), "current_password")
+    set_password(user, new_password, action="password.changed")
+
+
+def update_account(
+    user: User, *, name: str, email: str, locale: str | None, current_password: str | None
+) -> dict[str, list]:
+    """Change a user's own name, e-mail and language; a new e-mail needs the password."""
+    email = normalise_email(email)
+    if email != user.email:
+        if not current_password or not verify_password(user.password_hash, current_password):
+            raise AccountError(
+                _l("Enter your current password to change your e-mail address."),
+                "current_password",
+            )
+        other = find_user_by_email(email)
+        if other is not None and other.id != user.id:
+            raise AccountError(_l("A user with this e-mail address already exists."), "email")
+    before = {"name": user.name, "email": user.email, "locale": user.locale}
+    user.name = name.strip()
+    user.email = email
+    user.locale = locale or None
+    changes = diff(before, {"name": user.name, "email": user.email, "locale": user.locale})
+    if changes:
+        record("account.updated", user, changes=changes)
+    return changes
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="portal.password-reset")
+
+
+def _fingerprint(user: User) -> str:
+    # Binds the token to the current password: once used (or the password changed
+    # otherwise), the token is void.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+
+
+def password_reset_token(user: User) -> str:
+    tenant = require_tenant()
+    return _serializer().dumps({"u": str(user.id), "t": str(tenant.id), "f": _fingerprint(user)})
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """Return the user a valid, unused reset token belongs to, or None."""
+    max_age = current_app.config["PORTAL_PASSWORD_RESET_HOURS"] * 3600
+    try:
+        data = _serializer().loads(token, max_age=max_age)
+    except (SignatureExpired, BadSignature):
+        return None
+    if not isinstance(data, dict) or data.get("t") != str(require_tenant().id):
+        return None
+    try:
+        user_id = uuid.UUID(data.get("u", ""))
+    except ValueError:
+        return None
+    user = db.session.scalar(select(User).where(User.id == user_id))
+    if user is None or not user.active or data.get("f") != _fingerprint(user):
+        return None
+    return user
+
+
+def update_user(user: User, *, name: str, role: Role, active: bool) -> dict[str, list]:
+    """Change a user's name, role and whether they may log in (tenant admin's work)."""
+    before = {"name": user.name, "role": user.role.value, "active": user.active}
+    if role in (Role.CLIENT, Role.SUPPLIER) and user.role != role:
+        raise AccountError(
+            _l(
+                "Client and supplier users are created for their company; the role cannot be switched to it."
+            ),
+            "role",
+        )
+    if user.role in (Role.CLIENT, Role.SUPPLIER) and role != user.role:
+        raise AccountError(_l("The role of a client or supplier user cannot be changed."), "role")
+    user.name = name.strip()
+    user.role = role
+    user.active = active
+    if not active:
+        end_other_sessions(user)
+    changes = diff(before, {"name": user.name, "role": user.role.value, "active": user.active})
+    if changes:
+        record("user.updated", user, changes=changes)
+    return changes

@@ -1,0 +1,191 @@
+"""Log in and out, reset a forgotten password, and the user's own account settings."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from portal.accounts import services
+from portal.accounts.forms import (
+    AccountForm,
+    ChangePasswordForm,
+    ForgotPasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+)
+from portal.audit.services import record
+from portal.db import db
+from portal.i18n import enabled_locales, locale_name
+from portal.mail import queue_email
+from portal.web.helpers import form_errors_to_fields, safe_next
+
+bp = Blueprint("accounts", __name__)
+
+
+@bp.before_request
+def _tenant_only():
+    if g.get("tenant") is None:
+        abort(404)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("web.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+        except services.LoginRefused as refused:
+            db.session.commit()  # the failed attempt counts towards the throttle
+            form.form_errors.append(refused.message)
+            return render_template("accounts/login.html", form=form), 200
+        # A fresh session at login: nothing from before the login survives into it.
+        chosen_locale = session.get("locale")
+        session.clear()
+        if chosen_locale:
+            session["locale"] = chosen_locale
+        services.start_session(user, request.remote_addr, request.user_agent.string)
+        login_user(user)
+        db.session.commit()
+        return redirect(safe_next())
+    return render_template("accounts/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    services.end_session(current_user)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have been logged out."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+# Subjects of the e-mails that carry a link to choose a password, per template.
+PASSWORD_LINK_SUBJECTS = {
+    "password_reset": lambda portal: _("Reset your password for %(portal)s", portal=portal),
+    "invitation": lambda portal: _("Your account for %(portal)s", portal=portal),
+}
+
+
+def send_password_link(user, template: str) -> None:
+    """Queue an e-mail with a link to choose a password, in the user's language."""
+    token = services.password_reset_token(user)
+    link = url_for("accounts.reset_password", token=token, _external=True)
+    with force_locale(user.locale or str(get_locale())):
+        context = {
+            "user": user,
+            "link": link,
+            "tenant": g.tenant,
+            "hours": current_app.config["PORTAL_PASSWORD_RESET_HOURS"],
+        }
+        queue_email(
+            user.email,
+            PASSWORD_LINK_SUBJECTS[template](g.tenant.name),
+            render_template(f"email/{template}.txt", **context),
+            render_template(f"email/{template}.html", **context),
+            sender_name=g.tenant.name,
+        )
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = services.find_user_by_email(form.email.data)
+        if user is not None and user.active:
+            send_password_link(user, "password_reset")
+            record("password.reset_requested", user)
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        flash(
+            _(
+                "If an account exists for this address, we have sent it a link to choose a new password."
+            ),
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    user = services.user_for_reset_token(token)
+    if user is None:
+        flash(_("This link is invalid or has expired. Please ask for a new one."), "error")
+        return redirect(url_for("accounts.forgot_password"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.set_password(user, form.new_password.data, action="password.reset")
+        except services.AccountError as error:
+            form_errors_to_fields(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your password has been changed. You can now log in."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
+def settings():
+    form = AccountForm(obj=current_user) if request.method == "GET" else AccountForm()
+    form.locale.choices = [("", _("Automatic (browser language)"))] + [
+        (code, locale_name(code)) for code in enabled_locales()
+    ]
+    if request.method == "GET":
+        form.locale.data = current_user.locale or ""
+    if form.validate_on_submit():
+        try:
+            services.update_account(
+                current_user,
+                name=form.name.data or "",
+                email=form.email.data,
+                locale=form.locale.data or None,
+                current_password=form.current_password.data,
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            form_errors_to_fields(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your settings have been saved."), "success")
+            return redirect(url_for("accounts.settings"))
+    return render_template("accounts/settings.html", form=form)
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.change_password(
+                current_user, form.current_password.data, form.new_password.data
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            form_errors_to_fields(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("Your password has been changed. Your other sessions were logged out."), "success"
+            )
+            return redirect(url_for("accounts.settings"))
+    return render_template("accounts/change_password.html", form=form)

@@ -1,0 +1,134 @@
+"""Tenant administration: users and the audit log."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from portal.accounts import services
+from portal.accounts.forms import UserForm
+from portal.accounts.login import role_required
+from portal.accounts.models import Role, User
+from portal.accounts.views import send_password_link
+from portal.audit.models import AuditEntry
+from portal.db import db
+from portal.web.helpers import form_errors_to_fields, get_or_404
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+PAGE_SIZE = 50
+STAFF_ROLES = (Role.ADMIN, Role.STAFF)
+
+
+@bp.before_request
+def _tenant_only():
+    if g.get("tenant") is None:
+        abort(404)
+
+
+def _role_choices():
+    return [(Role.ADMIN.value, _("Administrator")), (Role.STAFF.value, _("Staff"))]
+
+
+@bp.route("/users")
+@role_required(Role.ADMIN)
+def users():
+    query = select(User).order_by(User.email)
+    search = request.args.get("q", "").strip()
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(User.email.like(pattern) | User.name.ilike(pattern))
+    return render_template("admin/users.html", users=db.session.scalars(query).all(), search=search)
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def new_user():
+    form = UserForm()
+    form.role.choices = _role_choices()
+    if form.validate_on_submit():
+        try:
+            # The new user chooses a password through the e-mailed link; until then no
+            # password works.
+            user = services.create_user(
+                form.email.data,
+                secrets.token_urlsafe(32),
+                Role(form.role.data),
+                name=form.name.data or "",
+            )
+            user.active = form.active.data
+        except services.AccountError as error:
+            db.session.rollback()
+            form_errors_to_fields(form, error)
+        else:
+            send_password_link(user, "invitation")
+            db.session.commit()
+            flash(_("%(email)s was added and invited by e-mail.", email=user.email), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<uuid:user_id>", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def edit_user(user_id: uuid.UUID):
+    user = get_or_404(User, user_id)
+    form = UserForm(obj=user) if request.method == "GET" else UserForm()
+    form.role.choices = (
+        _role_choices()
+        if user.role in STAFF_ROLES
+        else [(user.role.value, _("Client") if user.role == Role.CLIENT else _("Supplier"))]
+    )
+    form.email.render_kw = {"readonly": True}
+    if request.method == "GET":
+        form.role.data = user.role.value
+    if form.validate_on_submit():
+        try:
+            if user.id == current_user.id and (
+                not form.active.data or form.role.data != Role.ADMIN.value
+            ):
+                raise services.AccountError(
+                    _("You cannot take away your own administrator access."), "role"
+                )
+            services.update_user(
+                user, name=form.name.data or "", role=Role(form.role.data), active=form.active.data
+            )
+        except services.AccountError as error:
+            db.session.rollback()
+            form_errors_to_fields(form, error)
+        else:
+            db.session.commit()
+            flash(_("The user was saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.route("/audit")
+@role_required(Role.ADMIN)
+def audit_log():
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)
+    before = request.args.get("before")
+    if before:
+        try:
+            query = query.where(AuditEntry.id < uuid.UUID(before))
+        except ValueError:
+            abort(400)
+    entries = db.session.scalars(query).all()
+    more = len(entries) > PAGE_SIZE
+    entries = entries[:PAGE_SIZE]
+    actor_ids = {e.actor_id for e in entries if e.actor_id}
+    actors = (
+        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
+        if actor_ids
+        else {}
+    )
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        actors=actors,
+        next_before=entries[-1].id if more and entries else None,
+    )

@@ -1,0 +1,147 @@
+"""Read the portal's settings from environment variables, with embedded defaults.
+
+Every setting is named ``PORTAL_<NAME>`` in the environment. A value that cannot be used stops
+start-up with a :class:`ConfigError` that names the variable, so an operator never has to guess
+which of the settings is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+PREFIX = "PORTAL_"
+ENVIRONMENTS = ("production", "development")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+
+
+class ConfigError(Exception):
+    """A setting from the environment cannot be used; the message names the variable."""
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        raise ConfigError(
+            f"{PREFIX}{name} must be a whole number from {low} to {high}, got {raw!r}"
+        )
+    return value
+
+
+def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
+
+
+def _database_url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
+    raw = env.get(PREFIX + name) or default
+    if raw is None:
+        return None
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(f"{PREFIX}{name} is not a database URL: {raw!r}") from None
+    if url.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"{PREFIX}{name} must point at SQLite or PostgreSQL, got {url.get_backend_name()!r}"
+        )
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        # psycopg 3 is the driver we ship; plain "postgresql://" would ask for psycopg2.
+        url = url.set(drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_key(env: Mapping[str, str], instance_path: Path) -> str:
+    raw = env.get(PREFIX + "SECRET_KEY")
+    if raw:
+        if len(raw) < 32:
+            raise ConfigError(f"{PREFIX}SECRET_KEY must be at least 32 characters long")
+        return raw
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    # Written with owner-only permissions: the key signs every session cookie.
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Return the Flask configuration built from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    environment = env.get(PREFIX + "ENV", "production")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(
+            f"{PREFIX}ENV must be one of {', '.join(ENVIRONMENTS)}, got {environment!r}"
+        )
+    base_domain = env.get(PREFIX + "BASE_DOMAIN", "localhost").strip().lower()
+    if not _HOSTNAME.match(base_domain):
+        raise ConfigError(f"{PREFIX}BASE_DOMAIN is not a host name: {base_domain!r}")
+    database_url = _database_url(
+        env, "DATABASE_URL", f"sqlite:///{(instance_path / 'portal.db').as_posix()}"
+    )
+    mail_sender = env.get(PREFIX + "MAIL_SENDER") or f"portal@{base_domain}"
+    if "@" not in mail_sender:
+        raise ConfigError(f"{PREFIX}MAIL_SENDER is not an e-mail address: {mail_sender!r}")
+    development = environment == "development"
+    return {
+        "PORTAL_ENV": environment,
+        "SECRET_KEY": _secret_key(env, instance_path),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "PORTAL_DATABASE_ADMIN_URL": _database_url(env, "DATABASE_ADMIN_URL", None),
+        "PORTAL_BASE_DOMAIN": base_domain,
+        "PORTAL_PROXY_COUNT": _integer(env, "PROXY_COUNT", 0, 0, 10),
+        "PORTAL_SESSION_IDLE_MINUTES": _integer(env, "SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
+        "PORTAL_SESSION_MAX_HOURS": _integer(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
+        "PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT": _integer(
+            env, "LOGIN_ATTEMPTS_PER_ACCOUNT", 5, 1, 1000
+        ),
+        "PORTAL_LOGIN_ATTEMPTS_PER_ADDRESS": _integer(
+            env, "LOGIN_ATTEMPTS_PER_ADDRESS", 20, 1, 10000
+        ),
+        "PORTAL_LOGIN_WINDOW_MINUTES": _integer(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        "PORTAL_PASSWORD_RESET_HOURS": _integer(env, "PASSWORD_RESET_HOURS", 2, 1, 72),
+        "MAIL_SERVER": env.get(PREFIX + "MAIL_SERVER", "127.0.0.1"),
+        "MAIL_PORT": _integer(env, "MAIL_PORT", 25, 1, 65535),
+        "MAIL_USE_TLS": _boolean(env, "MAIL_USE_TLS", False),
+        "MAIL_USERNAME": env.get(PREFIX + "MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get(PREFIX + "MAIL_PASSWORD") or None,
+        "MAIL_SENDER": mail_sender,
+        "MAIL_TIMEOUT": _integer(env, "MAIL_TIMEOUT", 20, 1, 600),
+        "SESSION_COOKIE_SECURE": not development,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # Host-only cookies: a session of acme.example.com is never sent to nordic.example.com.
+        "SESSION_COOKIE_DOMAIN": None,
+        "REMEMBER_COOKIE_DURATION": 0,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+    }

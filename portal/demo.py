@@ -1,0 +1,97 @@
+"""Demo data for ``portal demo``: two tenants that look different at first sight."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.accounts.services import create_user
+from portal.core.clients.models import Client
+from portal.core.suppliers.models import Supplier
+from portal.db import db
+from portal.tenants.context import tenant_context
+from portal.tenants.models import Tenant
+from portal.tenants.services import create_tenant
+
+DEMO_PASSWORD = "portal-demo"  # noqa: S105 - demo data only, printed for the visitor
+DEMO_TENANTS = (("acme", "Acme Fulfilment"), ("nordic", "Nordic Supply Co."))
+
+THEMES = {
+    "acme": {
+        "title": "Acme Fulfilment Portal",
+        "logo": "img/demo/acme.svg",
+        "colours": {"primary": "#9a3412", "primary_text": "#ffffff", "accent": "#fff7ed"},
+        "texts": {
+            "en": {
+                "welcome": "Welcome to Acme Fulfilment: your stock, orders and shipments in one place.",
+                "login": "Acme clients and suppliers log in here.",
+                "footer": "Acme Fulfilment B.V. · Warehouse Rotterdam",
+            },
+            "de": {
+                "welcome": "Willkommen bei Acme Fulfilment: Bestand, Aufträge und Sendungen an einem Ort.",
+                "login": "Kunden und Lieferanten von Acme melden sich hier an.",
+                "footer": "Acme Fulfilment B.V. · Lager Rotterdam",
+            },
+        },
+    },
+    "nordic": {
+        "title": "Nordic Supply Portal",
+        "logo": "img/demo/nordic.svg",
+        "colours": {"primary": "#115e59", "primary_text": "#ffffff", "accent": "#f0fdfa"},
+        "texts": {
+            "en": {
+                "welcome": "Nordic Supply: order from our factories and follow every delivery.",
+                "login": "Stores and factories of Nordic Supply sign in here.",
+                "footer": "Nordic Supply Co. · Gothenburg",
+            },
+            "de": {
+                "welcome": "Nordic Supply: bei unseren Werken bestellen und jede Lieferung verfolgen.",
+                "login": "Filialen und Werke von Nordic Supply melden sich hier an.",
+                "footer": "Nordic Supply Co. · Göteborg",
+            },
+        },
+    },
+}
+
+
+class DemoRefused(Exception):
+    """The database holds real tenants; demo data is not mixed into it."""
+
+
+def seed_demo() -> bool:
+    """Seed the demo tenants; return False when they exist already."""
+    slugs = set(db.session.scalars(select(Tenant.slug)))
+    demo_slugs = {slug for slug, _ in DEMO_TENANTS}
+    if slugs - demo_slugs:
+        raise DemoRefused(
+            "This database holds other tenants ("
+            + ", ".join(sorted(slugs - demo_slugs))
+            + "); demo data is only seeded into an empty or demo database."
+        )
+    if slugs == demo_slugs:
+        return False
+    for slug, name in DEMO_TENANTS:
+        if slug in slugs:
+            continue
+        tenant = create_tenant(
+            slug,
+            name,
+            default_locale="en",
+            enabled_locales=["en", "de"],
+            theme_settings=THEMES[slug],
+        )
+        with tenant_context(tenant):
+            client = Client(name=f"{name.split()[0]} Demo Store")
+            supplier = Supplier(name=f"{name.split()[0]} Demo Factory")
+            db.session.add_all([client, supplier])
+            for role in Role:
+                create_user(
+                    f"{role.value}@{slug}.test",
+                    DEMO_PASSWORD,
+                    role,
+                    name=f"{role.value.capitalize()} ({name})",
+                    client=client if role == Role.CLIENT else None,
+                    supplier=supplier if role == Role.SUPPLIER else None,
+                )
+            db.session.commit()
+    return True

@@ -1,0 +1,66 @@
+"""Languages: catalogs, the locale of each request, and formatting helpers."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from babel import Locale
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+from portal import PROJECT_ROOT
+
+TRANSLATIONS = PROJECT_ROOT / "translations"
+SESSION_KEY = "locale"
+
+
+@cache
+def shipped_locales() -> tuple[str, ...]:
+    """Return the locales with a catalog in ``translations/``, English (the source) first."""
+    found = sorted(p.name for p in TRANSLATIONS.iterdir() if (p / "LC_MESSAGES").is_dir())
+    return ("en", *[code for code in found if code != "en"])
+
+
+def enabled_locales() -> list[str]:
+    """Return the locales a visitor of this host may choose from."""
+    tenant = g.get("tenant") if has_request_context() else None
+    shipped = shipped_locales()
+    if tenant is None:
+        return list(shipped)
+    return [code for code in tenant.enabled_locales if code in shipped] or ["en"]
+
+
+def select_locale() -> str:
+    """Pick the locale: the user's choice, else Accept-Language, else the tenant's default."""
+    if not has_request_context():
+        return "en"
+    enabled = enabled_locales()
+    if current_user and current_user.is_authenticated and current_user.locale in enabled:
+        return current_user.locale
+    chosen = session.get(SESSION_KEY)
+    if chosen in enabled:
+        return chosen
+    best = request.accept_languages.best_match(enabled)
+    if best:
+        return best
+    tenant = g.get("tenant")
+    default = str(tenant.default_locale) if tenant is not None else "en"
+    return default if default in enabled else enabled[0]
+
+
+def locale_name(code: str) -> str:
+    """Return the language's own name for itself, for the language switcher."""
+    return Locale.parse(code).get_display_name(code).capitalize()
+
+
+def text_direction(code: str) -> str:
+    return Locale.parse(code).text_direction
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    Babel(app, locale_selector=select_locale)
+    app.jinja_env.globals.update(
+        locale_name=locale_name, enabled_locales=enabled_locales, get_locale=get_locale
+    )

@@ -1,0 +1,54 @@
+"""Send e-mail over SMTP, always through the outbox (kind ``email``)."""
+
+from __future__ import annotations
+
+import re
+import smtplib
+from email.message import EmailMessage
+from email.utils import formataddr
+from typing import Any
+
+from flask import current_app
+
+from portal.outbox.services import enqueue, handler
+
+
+def queue_email(
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    *,
+    sender_name: str | None = None,
+    key: str | None = None,
+) -> None:
+    """Queue an e-mail in the current transaction; the worker sends it after commit."""
+    enqueue(
+        "email",
+        {"to": to, "subject": subject, "text": text, "html": html, "sender_name": sender_name},
+        key=key,
+    )
+
+
+@handler("email")
+def send_email(payload: dict[str, Any], idempotency_key: str) -> None:
+    """Deliver one queued e-mail to the configured SMTP server."""
+    config = current_app.config
+    message = EmailMessage()
+    message["Subject"] = payload["subject"]
+    message["From"] = formataddr((payload.get("sender_name") or "", config["MAIL_SENDER"]))
+    message["To"] = payload["to"]
+    # The same key gives the same Message-ID, so a repeated delivery is recognisable as one.
+    domain = config["MAIL_SENDER"].rsplit("@", 1)[1]
+    message["Message-ID"] = f"<{re.sub(r'[^A-Za-z0-9._-]', '.', idempotency_key)}@{domain}>"
+    message.set_content(payload["text"])
+    if payload.get("html"):
+        message.add_alternative(payload["html"], subtype="html")
+    with smtplib.SMTP(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+    ) as smtp:
+        if config["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+        smtp.send_message(message)

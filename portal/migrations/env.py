@@ -1,0 +1,72 @@
+"""Alembic environment: migrations run as the owner of the tables.
+
+With ``PORTAL_DATABASE_ADMIN_URL`` set, migrations connect with it (the tables' owner), and
+afterwards grant the application's role (the user of ``PORTAL_DATABASE_URL``) what it needs,
+so that the application never owns the tables and row-level security binds it.
+"""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+from sqlalchemy import create_engine, inspect, make_url, text
+
+from portal.tenants.rls import grant_statements
+
+config = context.config
+if config.config_file_name:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+logger = logging.getLogger("alembic.env")
+
+target_metadata = current_app.extensions["migrate"].db.metadata
+app_url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+admin_url = current_app.config.get("PORTAL_DATABASE_ADMIN_URL") or app_url
+
+
+def render_item(type_, obj, autogen_context):
+    # Our column types live in portal.db; render them with their module path.
+    if type_ == "type" and obj.__class__.__module__ == "portal.db":
+        return f"portal.db.{obj.__class__.__name__}()"
+    return False
+
+
+def run_migrations_offline():
+    context.configure(
+        url=admin_url, target_metadata=target_metadata, literal_binds=True, render_item=render_item
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _grant_to_application_role(connection) -> None:
+    app_user = make_url(app_url).username
+    admin_user = make_url(admin_url).username
+    if connection.dialect.name != "postgresql" or not app_user or app_user == admin_user:
+        return
+    tables = inspect(connection).get_table_names()
+    for statement in grant_statements(app_user, tables):
+        connection.execute(text(statement))
+    logger.info("Granted the application role %s access to %d tables", app_user, len(tables))
+
+
+def run_migrations_online():
+    engine = create_engine(admin_url)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_item=render_item,
+            compare_type=True,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            _grant_to_application_role(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

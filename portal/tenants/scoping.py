@@ -1,0 +1,184 @@
+"""Central tenant scoping: every tenant-owned row is filtered, stamped and walled off.
+
+Three walls, so that a forgotten filter in one query cannot leak another tenant's data:
+
+1. ORM reads, updates and deletes of tenant-owned models get ``tenant_id = <current>`` added
+   to every statement (``with_loader_criteria``), aliases and joins included.
+2. New rows are stamped with the current tenant; a row of another tenant is refused at flush.
+3. On PostgreSQL, row-level security policies check the tenant set per transaction with
+   ``set_config(..., true)``, which ends with the transaction and never rides a pooled
+   connection into the next request.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import has_app_context
+from sqlalchemy import ForeignKey, event, text
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
+
+from portal.db import db, uuid7
+from portal.tenants.context import (
+    TenantContextMissing,
+    across_all_tenants,
+    current_tenant,
+    require_tenant,
+)
+
+ALL_TENANTS_OPTION = "all_tenants"
+
+
+class TenantMismatch(RuntimeError):
+    """Raised when code tries to write a row that belongs to another tenant."""
+
+
+class TenantOwned:
+    """Mixin for tenant-owned models: primary key ``(tenant_id, id)``, scoped automatically.
+
+    Foreign keys to other tenant-owned tables must include ``tenant_id``; unique constraints
+    and indexes must start with it. ``tests/test_schema.py`` walks the metadata and fails on
+    a table that breaks these rules.
+    """
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+
+
+@event.listens_for(TenantOwned, "init", propagate=True)
+def _stamp_on_init(target, args, kwargs) -> None:
+    # Ids and tenant are known from construction on, so related rows can refer to them
+    # before the first flush.
+    kwargs.setdefault("id", uuid7())
+    tenant = current_tenant()
+    if tenant is not None and "tenant_id" not in kwargs:
+        kwargs["tenant_id"] = tenant.id
+
+
+def _touches_tenant_data(state: ORMExecuteState) -> bool:
+    return any(
+        isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantOwned)
+        for mapper in state.all_mappers
+    )
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_statement(state: ORMExecuteState) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    if state.is_column_load or state.is_relationship_load:
+        # Loads that follow a scoped parent row; the composite foreign keys keep them inside
+        # the parent's tenant.
+        return
+    if state.execution_options.get(ALL_TENANTS_OPTION) or across_all_tenants():
+        return
+    if not _touches_tenant_data(state):
+        return
+    # Read into a local first: the criteria lambda may not call functions.
+    tenant_id = require_tenant().id
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_and_check(session: Session, flush_context, instances) -> None:
+    tenant = current_tenant()
+    unrestricted = across_all_tenants()
+    for obj in session.new:
+        if not isinstance(obj, TenantOwned):
+            continue
+        if obj.tenant_id is None:
+            if tenant is None:
+                raise TenantContextMissing(
+                    f"cannot save a new {type(obj).__name__} without a tenant context"
+                )
+            obj.tenant_id = tenant.id
+        elif tenant is not None and obj.tenant_id != tenant.id and not unrestricted:
+            raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
+    for obj in session.dirty:
+        if (
+            isinstance(obj, TenantOwned)
+            and tenant is not None
+            and not unrestricted
+            and obj.tenant_id != tenant.id
+        ):
+            raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
+
+
+_SET_TENANT = text(
+    "SELECT set_config('portal.tenant_id', :tenant_id, true),"
+    " set_config('portal.all_tenants', :all_tenants, true)"
+)
+
+
+def _tenant_settings() -> dict[str, str]:
+    tenant = current_tenant()
+    return {
+        "tenant_id": str(tenant.id) if tenant else "",
+        "all_tenants": "on" if across_all_tenants() else "off",
+    }
+
+
+@event.listens_for(Session, "after_begin")
+def _set_database_tenant(session: Session, transaction, connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.execute(_SET_TENANT, _tenant_settings())
+
+
+def apply_database_tenant() -> None:
+    """Tell PostgreSQL about a tenant context entered inside an open transaction."""
+    if not has_app_context():
+        return
+    session = db.session()
+    if not session.in_transaction():
+        return
+    for connection in _open_connections(session):
+        if connection.dialect.name == "postgresql":
+            connection.execute(_SET_TENANT, _tenant_settings())
+
+
+def _open_connections(session: Session):
+    transaction = session.get_transaction()
+    if transaction is None:
+        return []
+    return [conn for conn, *_ in transaction._connections.values()]
+
+
+def ensure_tenant(obj: TenantOwned) -> None:
+    """Raise unless ``obj`` belongs to the tenant in context."""
+    if obj.tenant_id != require_tenant().id:
+        raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
+
+
+def tenant_relationship(target: str, foreign_key: str, **kwargs):
+    """Return a many-to-one relationship over a composite ``(tenant_id, id)`` foreign key.
+
+    ``foreign_key`` is ``"Owner.column"``. Only that column is written by the relationship:
+    the shared ``tenant_id`` belongs to the row's primary key and is never blanked out or
+    overwritten when the related object changes.
+    """
+    owner, column = foreign_key.split(".")
+    kwargs.setdefault("overlaps", "tenant_id")
+    return relationship(
+        target,
+        primaryjoin=(
+            f"and_({target}.tenant_id == {owner}.tenant_id, "
+            f"{target}.id == foreign({owner}.{column}))"
+        ),
+        viewonly=False,
+        **kwargs,
+    )

@@ -1,0 +1,81 @@
+"""The start pages: the platform's own page on the base domain, each tenant's dashboard."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, Response, abort, g, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from portal.audit.services import record
+from portal.db import db
+from portal.i18n import SESSION_KEY, enabled_locales
+from portal.web.helpers import safe_next
+
+bp = Blueprint("web", __name__)
+
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+DEFAULT_COLOURS = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}
+
+
+@bp.route("/")
+def index():
+    if g.get("tenant") is None:
+        return render_template("platform/index.html")
+    return dashboard()
+
+
+@login_required
+def dashboard():
+    return render_template("web/dashboard.html")
+
+
+bp.add_url_rule("/dashboard", "dashboard", dashboard)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    code = request.form.get("locale", "")
+    if code not in enabled_locales():
+        abort(400)
+    session[SESSION_KEY] = code
+    if (
+        g.get("tenant") is not None
+        and current_user.is_authenticated
+        and current_user.locale != code
+    ):
+        record("account.updated", current_user, changes={"locale": [current_user.locale, code]})
+        current_user.locale = code
+        db.session.commit()
+    return redirect(safe_next("web.index"))
+
+
+@bp.route("/theme.css")
+def theme_css():
+    """Serve the tenant's colours as CSS custom properties (no inline styles under our CSP)."""
+    settings = (g.tenant.theme_settings or {}) if g.get("tenant") is not None else {}
+    colours = {**DEFAULT_COLOURS}
+    for key, value in (settings.get("colours") or {}).items():
+        if key in colours and isinstance(value, str) and _COLOUR.match(value):
+            colours[key] = value
+    body = (
+        ":root {\n"
+        + "".join(f"  --{key.replace('_', '-')}: {value};\n" for key, value in colours.items())
+        + "}\n"
+    )
+    response = Response(body, mimetype="text/css")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.app_context_processor
+def _branding():
+    tenant = g.get("tenant")
+    if tenant is None:
+        return {"portal_title": _("Supplier and fulfilment portal"), "logo": None}
+    settings = tenant.theme_settings or {}
+    return {
+        "portal_title": settings.get("title") or tenant.name,
+        "logo": settings.get("logo"),
+    }
