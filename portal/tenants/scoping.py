@@ -24,6 +24,7 @@ from sqlalchemy.orm import (
     relationship,
     with_loader_criteria,
 )
+from sqlalchemy.sql.util import find_tables
 
 from portal.db import db, uuid7
 from portal.tenants.context import (
@@ -64,10 +65,21 @@ def _stamp_on_init(target, args, kwargs) -> None:
         kwargs["tenant_id"] = tenant.id
 
 
-def _touches_tenant_data(state: ORMExecuteState) -> bool:
+def _tenant_tables() -> frozenset:
+    return frozenset(
+        mapper.local_table
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, TenantOwned)
+    )
+
+
+def _touches_tenant_data(statement) -> bool:
+    # Walks the whole statement (subqueries, joins, FROMs inferred from columns): a count
+    # over a tenant table touches tenant data as much as a select of its entities.
+    tenant_tables = _tenant_tables()
     return any(
-        isinstance(mapper.class_, type) and issubclass(mapper.class_, TenantOwned)
-        for mapper in state.all_mappers
+        table in tenant_tables
+        for table in find_tables(statement, include_aliases=True, include_crud=True)
     )
 
 
@@ -81,10 +93,15 @@ def _scope_statement(state: ORMExecuteState) -> None:
         return
     if state.execution_options.get(ALL_TENANTS_OPTION) or across_all_tenants():
         return
-    if not _touches_tenant_data(state):
+    tenant = current_tenant()
+    if tenant is None:
+        if _touches_tenant_data(state.statement):
+            require_tenant()
         return
-    # Read into a local first: the criteria lambda may not call functions.
-    tenant_id = require_tenant().id
+    # Read into a local first: the criteria lambda may not call functions. The criteria
+    # reach every tenant-owned table of the statement, whether it appears as an entity, in
+    # select_from() or only through a column.
+    tenant_id = tenant.id
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantOwned,
