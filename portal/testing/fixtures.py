@@ -59,7 +59,7 @@ class TestDatabase:
     drop: Callable[[], None]
 
 
-def _postgres_database(base_url: str) -> TestDatabase:
+def postgres_database(base_url: str) -> TestDatabase:
     base = make_url(base_url).set(drivername="postgresql+psycopg")
     name = f"portal_test_{uuid.uuid4().hex[:12]}"
     server = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -91,7 +91,7 @@ def provision_database(directory) -> TestDatabase:
     """Create an empty database for one application under test."""
     url = os.environ.get("PORTAL_TEST_DATABASE_URL")
     if url and url.startswith("postgresql"):
-        return _postgres_database(url)
+        return postgres_database(url)
     path = directory / f"portal-{uuid.uuid4().hex[:8]}.db"
     return TestDatabase(f"sqlite:///{path}", None, lambda: path.unlink(missing_ok=True))
 
