@@ -33,13 +33,13 @@ def tenancy_problems(tables) -> list[str]:
                 remote = [e.column.name for e in constraint.elements]
                 if local[0] != "tenant_id" or remote[0] != "tenant_id":
                     problems.append(f"{name}: foreign key {local} -> {target.name} lacks tenant_id")
-            if isinstance(constraint, UniqueConstraint):
-                if [c.name for c in constraint.columns][0] != "tenant_id":
-                    problems.append(
-                        f"{name}: unique {constraint.name} does not start with tenant_id"
-                    )
+            if (
+                isinstance(constraint, UniqueConstraint)
+                and next(iter(constraint.columns)).name != "tenant_id"
+            ):
+                problems.append(f"{name}: unique {constraint.name} does not start with tenant_id")
         for index in table.indexes:
-            if [c.name for c in index.columns][0] != "tenant_id":
+            if next(iter(index.columns)).name != "tenant_id":
                 problems.append(f"{name}: index {index.name} does not start with tenant_id")
     return problems
 

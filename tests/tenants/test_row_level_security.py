@@ -110,7 +110,7 @@ def test_raw_sql_without_a_tenant_sees_nothing(pg):
 
 
 def test_the_setting_ends_with_the_transaction_on_a_pooled_connection(pg):
-    app, database, tenants = pg
+    _, database, tenants = pg
     # One pooled connection: the second transaction gets the very same connection back.
     engine = create_engine(database.app_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     with engine.begin() as conn:
