@@ -13,6 +13,7 @@ from sqlalchemy import (
     Uuid,
 )
 
+import portal.models  # noqa: F401 - the whole schema
 from portal.db import db
 from portal.tenants.scoping import TenantOwned
 

@@ -40,7 +40,7 @@ def disable_row_level_security(op, table: str) -> None:
 
 
 # Tables the application role may only read and append to: the audit trail is never rewritten.
-APPEND_ONLY_TABLES = ("audit_entries",)
+APPEND_ONLY_TABLES = ("audit_entries", "stock_movements")
 
 
 def grant_statements(role: str, tables: list[str]) -> list[str]:

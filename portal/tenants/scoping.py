@@ -196,6 +196,23 @@ def tenant_relationship(target: str, foreign_key: str, **kwargs):
             f"and_({target}.tenant_id == {owner}.tenant_id, "
             f"{target}.id == foreign({owner}.{column}))"
         ),
-        viewonly=False,
+        **kwargs,
+    )
+
+
+def tenant_collection(parent: str, foreign_key: str, **kwargs):
+    """Return a one-to-many relationship from ``parent`` to ``"Child.column"`` rows.
+
+    The children share the parent's ``tenant_id``; it is part of the join, so a collection
+    never reaches into another tenant.
+    """
+    child, column = foreign_key.split(".")
+    kwargs.setdefault("overlaps", "tenant_id")
+    return relationship(
+        child,
+        primaryjoin=(
+            f"and_({child}.tenant_id == {parent}.tenant_id, {child}.{column} == {parent}.id)"
+        ),
+        foreign_keys=f"[{child}.tenant_id, {child}.{column}]",
         **kwargs,
     )
