@@ -7,7 +7,9 @@ import re
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from portal.core.warehouses.services import create_default_warehouse
 from portal.db import db
+from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant, TenantDomain, TenantStatus
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -68,6 +70,8 @@ def create_tenant(
     for domain in domains:
         add_domain(tenant, domain)
     db.session.flush()
+    with tenant_context(tenant):
+        create_default_warehouse()
     return tenant
 
 

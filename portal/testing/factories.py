@@ -33,9 +33,9 @@ def make_tenant(slug: str | None = None, name: str | None = None, **overrides: A
     return create_tenant_service(slug, name or f"Tenant {slug}", **overrides)
 
 
-def make_client(tenant: Tenant, name: str | None = None) -> Client:
+def make_client(tenant: Tenant, name: str | None = None, **overrides: Any) -> Client:
     with tenant_context(tenant):
-        client = Client(name=name or f"Client {next(_sequence)}")
+        client = Client(name=name or f"Client {next(_sequence)}", **overrides)
         db.session.add(client)
         db.session.flush()
         return client
@@ -68,3 +68,52 @@ def make_user(
         user = create_user_service(email, password, role, **overrides)
         db.session.flush()
         return user
+
+
+DEFAULT_ADDRESS = {
+    "name": "Jane Receiver",
+    "company": "Receiver Ltd",
+    "street": "Main Street 1",
+    "postcode": "1011 AB",
+    "city": "Amsterdam",
+    "country": "NL",
+    "phone": "+31 20 123 4567",
+    "email": "jane@example.com",
+}
+
+
+def make_product(tenant: Tenant, client: Client, **overrides: Any):
+    """Create a product of ``client``; ``stock=N`` puts N units in the default warehouse."""
+    from portal.core.products.services import create_product
+    from portal.core.stock.models import MovementReason
+    from portal.core.stock.services import record_movement
+    from portal.core.warehouses.services import default_warehouse
+
+    stock = overrides.pop("stock", 0)
+    with tenant_context(tenant):
+        product = create_product(
+            client.id,
+            overrides.pop("code", f"SKU-{next(_sequence):05d}"),
+            overrides.pop("name", "Test product"),
+            **overrides,
+        )
+        if stock:
+            record_movement(product, default_warehouse().id, stock, MovementReason.INITIAL)
+        db.session.flush()
+        return product
+
+
+def make_order(tenant: Tenant, client: Client, lines, *, submit: bool = True, **overrides: Any):
+    """Create an order with ``lines`` = [(product, quantity), ...]."""
+    from portal.core.orders.services import LineInput, create_order
+
+    with tenant_context(tenant):
+        order = create_order(
+            client,
+            [LineInput(product.id, quantity) for product, quantity in lines],
+            overrides.pop("address", DEFAULT_ADDRESS),
+            submit=submit,
+            **overrides,
+        )
+        db.session.flush()
+        return order

@@ -318,3 +318,36 @@ def login_as(client_for):
         return client
 
     return login
+
+
+@pytest.fixture
+def create_client(app, db_session):
+    """Return ``create_client(tenant, **overrides)``: a committed client company."""
+
+    def create(tenant, **overrides):
+        with _committing(app):
+            return factories.make_client(tenant, **overrides)
+
+    return create
+
+
+@pytest.fixture
+def create_product(app, db_session):
+    """Return ``create_product(tenant, client, stock=0, **overrides)``: a committed product."""
+
+    def create(tenant, client, **overrides):
+        with _committing(app):
+            return factories.make_product(tenant, client, **overrides)
+
+    return create
+
+
+@pytest.fixture
+def create_order(app, db_session):
+    """Return ``create_order(tenant, client, [(product, qty)], submit=True)``."""
+
+    def create(tenant, client, lines, **overrides):
+        with _committing(app):
+            return factories.make_order(tenant, client, lines, **overrides)
+
+    return create

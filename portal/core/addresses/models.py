@@ -37,7 +37,7 @@ class PostalAddressFields:
     state: Mapped[str] = mapped_column(String(100), default="")
 
     @declared_attr
-    def country(cls):  # noqa: N805 - declared_attr receives the class
+    def country(cls):
         return mapped_column(CountryType, nullable=False)
 
     phone: Mapped[str] = mapped_column(String(40), default="")

@@ -1,0 +1,222 @@
+"""Purchase orders: announce, change, cancel and receive. Status changes happen here only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+from portal.audit.services import current_actor, record
+from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.numbering import next_number
+from portal.core.orders.services import LineInput, validate_lines
+from portal.core.purchasing.models import (
+    GoodsReceipt,
+    GoodsReceiptLine,
+    PurchaseOrder,
+    PurchaseOrderLine,
+)
+from portal.core.purchasing.models import (
+    PurchaseOrderStatus as Status,
+)
+from portal.core.stock.models import MovementReason
+from portal.core.stock.services import record_movement
+from portal.core.versioning import check_version
+from portal.core.warehouses.services import purchase_order_warehouse
+from portal.db import db, utcnow
+
+# DOMAIN.md: cancelled from draft, booked, sent, transferred, acknowledged.
+CANCELLABLE = (Status.DRAFT, Status.BOOKED, Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED)
+# States in which goods may be counted in.
+RECEIVABLE = (
+    Status.BOOKED,
+    Status.SENT,
+    Status.TRANSFERRED,
+    Status.ACKNOWLEDGED,
+    Status.CONFIRMED,
+    Status.IN_PRODUCTION,
+    Status.DISPATCHED,
+    Status.PARTIALLY_RECEIVED,
+)
+# Lines may change until goods arrive; after a supplier's confirmation they are locked.
+EDITABLE = (Status.DRAFT, Status.BOOKED)
+
+
+def _set_status(po: PurchaseOrder, status: Status, action: str, **details) -> None:
+    old = po.status
+    po.status = status
+    record(
+        f"purchase_order.{action}",
+        po,
+        changes={"status": [old.value, status.value]},
+        details=details,
+    )
+
+
+def _lines(checked) -> list[PurchaseOrderLine]:
+    return [
+        PurchaseOrderLine(product_id=product.id, quantity=quantity, position=position)
+        for position, (product, quantity) in enumerate(checked)
+    ]
+
+
+def _check_expected_date(expected_date: date | None) -> None:
+    if expected_date is not None and expected_date < utcnow().date():
+        raise DomainError(_l("The expected date cannot lie in the past."), "expected_date")
+
+
+def create_purchase_order(
+    client,
+    lines: Iterable[LineInput],
+    *,
+    expected_date: date | None = None,
+    supplier_name: str = "",
+    reference: str = "",
+    notes: str = "",
+    book: bool = True,
+) -> PurchaseOrder:
+    """Announce a delivery for ``client`` to its purchase-order warehouse."""
+    checked = validate_lines(client.id, lines)
+    _check_expected_date(expected_date)
+    po = PurchaseOrder(
+        number=next_number("PO"),
+        client_id=client.id,
+        supplier_name=supplier_name.strip()[:200],
+        warehouse_id=purchase_order_warehouse(client).id,
+        status=Status.DRAFT,
+        reference=reference.strip()[:100],
+        expected_date=expected_date,
+        notes=notes.strip(),
+        created_by_id=current_actor().user_id,
+    )
+    po.lines = _lines(checked)
+    db.session.add(po)
+    db.session.flush()
+    record("purchase_order.created", po, details={"number": po.number, "lines": len(checked)})
+    if book:
+        _set_status(po, Status.BOOKED, "booked")
+    return po
+
+
+def _has_receipts(po: PurchaseOrder) -> bool:
+    return any(line.received > 0 for line in po.lines)
+
+
+def update_purchase_order(
+    po: PurchaseOrder,
+    lines: Iterable[LineInput],
+    *,
+    expected_date: date | None,
+    reference: str,
+    expected_version: int | None,
+) -> None:
+    """Change lines, date and reference while no goods have been received."""
+    check_version(po, expected_version)
+    if po.status not in EDITABLE or _has_receipts(po):
+        raise TransitionRefused(
+            _l("This purchase order can no longer be changed: goods have arrived or it is closed.")
+        )
+    checked = validate_lines(po.client_id, lines)
+    _check_expected_date(expected_date)
+    old = {"lines": len(po.lines), "expected_date": po.expected_date, "reference": po.reference}
+    po.lines = _lines(checked)
+    po.expected_date = expected_date
+    po.reference = reference.strip()[:100]
+    po.updated_at = utcnow()
+    record(
+        "purchase_order.changed",
+        po,
+        changes={
+            key: [
+                str(old[key]) if old[key] is not None else None,
+                str(new) if new is not None else None,
+            ]
+            for key, new in (
+                ("lines", len(checked)),
+                ("expected_date", expected_date),
+                ("reference", po.reference),
+            )
+            if str(old[key]) != str(new)
+        },
+    )
+
+
+def cancel_purchase_order(po: PurchaseOrder, expected_version: int | None = None) -> None:
+    """Cancel a purchase order before confirmation and before any goods arrived."""
+    check_version(po, expected_version)
+    if po.status not in CANCELLABLE or _has_receipts(po):
+        raise TransitionRefused(
+            _l(
+                "This purchase order can no longer be cancelled: it is confirmed or goods have arrived."
+            )
+        )
+    po.cancelled_at = utcnow()
+    _set_status(po, Status.CANCELLED, "cancelled")
+
+
+def receive_goods(
+    po: PurchaseOrder, quantities: Mapping[uuid.UUID, int], note: str = ""
+) -> GoodsReceipt:
+    """Count goods in against the purchase order: adds stock and releases backorders."""
+    if po.status not in RECEIVABLE:
+        raise TransitionRefused(_l("Goods cannot be received for this purchase order."))
+    lines = {line.id: line for line in po.lines}
+    errors = []
+    wanted = []
+    for position, line in enumerate(po.lines, start=1):
+        quantity = quantities.get(line.id, 0)
+        if not isinstance(quantity, int) or quantity < 0:
+            errors.append(
+                DomainError(
+                    _l(
+                        "Line %(row)d: the quantity must be a whole number of zero or more.",
+                        row=position,
+                    ),
+                    row=position,
+                )
+            )
+        elif quantity > line.outstanding:
+            errors.append(
+                DomainError(
+                    _l(
+                        "Line %(row)d: only %(num)d units are still expected.",
+                        row=position,
+                        num=line.outstanding,
+                    ),
+                    row=position,
+                )
+            )
+        elif quantity:
+            wanted.append((line, quantity))
+    unknown = set(quantities) - set(lines)
+    if unknown:
+        errors.append(DomainError(_l("Some lines do not belong to this purchase order.")))
+    if errors:
+        raise LineErrors(_l("Some quantities are not valid."), errors)
+    if not wanted:
+        raise DomainError(_l("Please enter at least one received quantity."), "quantities")
+    receipt = GoodsReceipt(
+        purchase_order_id=po.id, received_by_id=current_actor().user_id, note=note.strip()[:500]
+    )
+    for line, quantity in wanted:
+        line.received += quantity
+        receipt.lines.append(GoodsReceiptLine(purchase_order_line_id=line.id, quantity=quantity))
+        record_movement(
+            line.product,
+            po.warehouse_id,
+            quantity,
+            MovementReason.GOODS_RECEIPT,
+            reference=po.number,
+        )
+    db.session.add(receipt)
+    complete = all(line.outstanding == 0 for line in po.lines)
+    _set_status(
+        po,
+        Status.RECEIVED if complete else Status.PARTIALLY_RECEIVED,
+        "received",
+        units=sum(q for _, q in wanted),
+    )
+    db.session.flush()
+    return receipt
