@@ -82,18 +82,36 @@ def configure_accounts(app: Flask) -> None:
     login.init_app(app)
 
 
+BLUEPRINT_MODULES = (
+    "portal.web.health",
+    "portal.web.views",
+    "portal.accounts.views",
+    "portal.admin.views",
+    "portal.web.products",
+    "portal.web.stock",
+    "portal.web.orders",
+    "portal.web.imports",
+    "portal.web.shipments",
+    "portal.web.backorders",
+    "portal.web.purchase_orders",
+    "portal.web.returns",
+    "portal.web.addresses",
+    "portal.web.clients",
+    "portal.web.exports",
+)
+
+
 def configure_views(app: Flask) -> None:
-    from portal.accounts.views import bp as accounts
-    from portal.admin.views import bp as admin
-    from portal.web import errors
-    from portal.web.health import bp as health
-    from portal.web.views import bp as web
+    from importlib import import_module
+
+    from portal.web import errors, navigation
 
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
-    for blueprint in (health, web, accounts, admin):
-        app.register_blueprint(blueprint)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(import_module(module).bp)
     errors.init_app(app)
+    navigation.init_app(app)
 
 
 def configure_cli(app: Flask) -> None:

@@ -6,7 +6,7 @@ from functools import cache
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, format_currency, format_date, format_decimal, get_locale
 from flask_login import current_user
 
 from portal import PROJECT_ROOT
@@ -58,9 +58,17 @@ def text_direction(code: str) -> str:
     return Locale.parse(code).text_direction
 
 
+def money(amount, currency) -> str:
+    """Format an amount with its currency for the current locale."""
+    if amount is None:
+        return ""
+    return format_currency(amount, str(getattr(currency, "code", currency) or "EUR"))
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     Babel(app, locale_selector=select_locale)
+    app.jinja_env.filters.update(money=money, number=format_decimal, date=format_date)
     app.jinja_env.globals.update(
         locale_name=locale_name, enabled_locales=enabled_locales, get_locale=get_locale
     )

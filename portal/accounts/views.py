@@ -16,6 +16,7 @@ from flask import (
 )
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
 from portal.accounts import services
@@ -31,8 +32,10 @@ from portal.db import db
 from portal.i18n import enabled_locales, locale_name
 from portal.mail import queue_email
 from portal.web.helpers import form_errors_to_fields, safe_next
+from portal.web.navigation import EVERYONE, NavItem, add_nav_item
 
 bp = Blueprint("accounts", __name__)
+add_nav_item(NavItem("accounts.settings", _l("My account"), EVERYONE, 100, section="accounts."))
 
 
 @bp.before_request

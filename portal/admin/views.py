@@ -7,6 +7,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,10 +19,14 @@ from portal.accounts.views import send_password_link
 from portal.audit.models import AuditEntry
 from portal.db import db
 from portal.web.helpers import form_errors_to_fields, get_or_404
+from portal.web.navigation import NavItem, add_nav_item
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 PAGE_SIZE = 50
+ADMIN = frozenset({Role.ADMIN})
+add_nav_item(NavItem("admin.users", _l("Users"), ADMIN, 80))
+add_nav_item(NavItem("admin.audit_log", _l("Audit log"), ADMIN, 90))
 STAFF_ROLES = (Role.ADMIN, Role.STAFF)
 
 

@@ -351,3 +351,40 @@ def create_order(app, db_session):
             return factories.make_order(tenant, client, lines, **overrides)
 
     return create
+
+
+class QueryCounter:
+    """Counts the SQL statements sent while it is active (see :func:`count_queries`)."""
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """Return a context manager counting statements: ``with count_queries() as counter:``.
+
+    Use it to assert that a list page's queries do not grow with its rows (no N+1).
+    """
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+
+        def before(conn, cursor, statement, parameters, context, executemany):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+                counter.statements.append(statement)
+
+        event.listen(Engine, "before_cursor_execute", before)
+        try:
+            yield counter
+        finally:
+            event.remove(Engine, "before_cursor_execute", before)
+
+    return counting

@@ -6,14 +6,18 @@ import re
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, session
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.audit.services import record
 from portal.db import db
 from portal.i18n import SESSION_KEY, enabled_locales
 from portal.web.helpers import safe_next
+from portal.web.navigation import EVERYONE, NavItem, add_nav_item
 
 bp = Blueprint("web", __name__)
+
+add_nav_item(NavItem("web.dashboard", _l("Dashboard"), EVERYONE, 0, section="web.index"))
 
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_COLOURS = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}

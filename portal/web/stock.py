@@ -1,0 +1,7 @@
+"""Staff: stock corrections."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("stock", __name__, url_prefix="/stock")
