@@ -17,6 +17,7 @@ from portal.core.returns.models import Return, ReturnLine, ReturnStatusChange
 from portal.core.stock.models import StockLevel, StockMovement
 from portal.core.suppliers.models import Supplier
 from portal.core.warehouses.models import Warehouse
+from portal.jobs.models import Job
 from portal.outbox.models import OutboxMessage
 from portal.tenants.models import Tenant, TenantDomain
 
@@ -26,6 +27,7 @@ __all__ = [
     "Client",
     "GoodsReceipt",
     "GoodsReceiptLine",
+    "Job",
     "LoginAttempt",
     "NumberSequence",
     "Order",

@@ -57,6 +57,34 @@ class World:
             lambda: factories.make_order(self.tenant, self.client, [(self.product, 1)])
         )
 
+    @cached_property
+    def shipment(self):
+        return self._commit(
+            lambda: factories.make_shipment(self.tenant, self.client, [(self.product, 1)])
+        )
+
+    @cached_property
+    def address(self):
+        return self._commit(lambda: factories.make_address(self.tenant, self.client))
+
+
+def _import_job(world):
+    from portal.jobs.services import create_job
+    from portal.tenants.context import tenant_context
+
+    def make():
+        with tenant_context(world.tenant):
+            job = create_job(
+                "order_import",
+                data=b"",
+                name="x.xlsx",
+                created_by_id=None,
+                client_id=world.client.id,
+            )
+            return job
+
+    return world._commit(make)
+
 
 # How to make an object of a world's tenant for each id argument that routes take.
 ID_FACTORIES = {
@@ -64,6 +92,9 @@ ID_FACTORIES = {
     "client_id": lambda world: world.client.id,
     "product_id": lambda world: world.product.id,
     "order_id": lambda world: world.order.id,
+    "job_id": lambda world: _import_job(world).id,
+    "shipment_id": lambda world: world.shipment.id,
+    "address_id": lambda world: world.address.id,
 }
 
 

@@ -113,6 +113,7 @@ def make_test_app(database: TestDatabase, mail_port: int, **config) -> Flask:
         "PORTAL_MAIL_TIMEOUT": "5",
         **config.pop("ENVIRON", {}),
     }
+    config.setdefault("PORTAL_JOBS_EAGER", True)
     app = create_app({"ENVIRON": environ, "TESTING": True, **config})
     with app.app_context():
         upgrade()
@@ -349,6 +350,29 @@ def create_order(app, db_session):
     def create(tenant, client, lines, **overrides):
         with _committing(app):
             return factories.make_order(tenant, client, lines, **overrides)
+
+    return create
+
+
+@pytest.fixture
+def create_shipment(app, db_session):
+    """Return ``create_shipment(tenant, client, [(product, qty)])``: an order picked and
+    shipped (``carrier``, ``tracking_code`` optional); the shipment."""
+
+    def create(tenant, client, lines, **overrides):
+        with _committing(app):
+            return factories.make_shipment(tenant, client, lines, **overrides)
+
+    return create
+
+
+@pytest.fixture
+def create_address(app, db_session):
+    """Return ``create_address(tenant, client, **fields)``: an address book entry."""
+
+    def create(tenant, client, **overrides):
+        with _committing(app):
+            return factories.make_address(tenant, client, **overrides)
 
     return create
 
