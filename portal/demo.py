@@ -9,6 +9,7 @@ from portal.accounts.services import create_user
 from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
 from portal.db import db
+from portal.demo_data import seed_tenant_data
 from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant
 from portal.tenants.services import create_tenant
@@ -81,11 +82,14 @@ def seed_demo() -> bool:
             theme_settings=THEMES[slug],
         )
         with tenant_context(tenant):
-            client = Client(name=f"{name.split()[0]} Demo Store")
+            client = Client(name=f"{name.split()[0]} Demo Store", email=f"store@{slug}.test")
             supplier = Supplier(name=f"{name.split()[0]} Demo Factory")
             db.session.add_all([client, supplier])
+            for other in ("Northwind Traders", "Blue Harbour Shop"):
+                db.session.add(Client(name=other))
+            users = {}
             for role in Role:
-                create_user(
+                users[role] = create_user(
                     f"{role.value}@{slug}.test",
                     DEMO_PASSWORD,
                     role,
@@ -93,5 +97,6 @@ def seed_demo() -> bool:
                     client=client if role == Role.CLIENT else None,
                     supplier=supplier if role == Role.SUPPLIER else None,
                 )
+            seed_tenant_data(slug, client, users[Role.STAFF].id, users[Role.CLIENT].id)
             db.session.commit()
     return True
