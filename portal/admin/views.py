@@ -71,9 +71,16 @@ def new_user():
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
-            send_password_link(user, "invitation")
+            if user.active:
+                send_password_link(user, "invitation")
+                message = _("%(email)s was added and invited by e-mail.", email=user.email)
+            else:
+                # An invitation to an account that may not log in would only lead to a refusal.
+                message = _(
+                    "%(email)s was added without access; no invitation was sent.", email=user.email
+                )
             db.session.commit()
-            flash(_("%(email)s was added and invited by e-mail.", email=user.email), "success")
+            flash(message, "success")
             return redirect(url_for("admin.users"))
     return render_template("admin/user_form.html", form=form, user=None)
 

@@ -20,6 +20,9 @@ MESSAGES = {
 }
 
 
+FALLBACK = (_l("The request failed"), _l("The request could not be completed."))
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
@@ -34,7 +37,7 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
-        title, message = MESSAGES.get(error.code, (error.name, error.description))
+        title, message = MESSAGES.get(error.code, FALLBACK)
         return render_template(
             "errors/error.html", code=error.code, title=title, message=message
         ), error.code

@@ -173,6 +173,27 @@ def test_an_added_user_is_invited_by_mail_and_chooses_a_password(
     assert newcomer.get("/admin/users").status_code == 403
 
 
+def test_a_user_added_without_access_gets_no_invitation(
+    app, admin_client, in_tenant, tenant, mailbox
+):
+    email = f"no.access@{tenant.slug}.test"
+    response = admin_client.post(
+        "/admin/users/new",
+        data={
+            "email": email,
+            "role": "staff",
+            "csrf_token": admin_client.csrf_token("/admin/users/new"),
+        },
+    )
+    assert response.status_code == 302
+    assert "no invitation was sent" in admin_client.get("/admin/users").get_data(as_text=True)
+    with in_tenant(tenant) as session:
+        assert session.scalar(select(User).where(User.email == email)).active is False
+    with app.app_context():
+        assert deliver_due() == 0
+    assert mailbox.to(email) == []
+
+
 def test_adding_a_user_with_a_taken_address_is_refused(
     admin_client, create_user, in_tenant, tenant, mailbox
 ):
