@@ -68,12 +68,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def enum_type(cls: type[enum.Enum]) -> Enum:
-    """Store a string enum by its values in a VARCHAR with a check, the same on every database."""
+def enum_type(cls: type[enum.Enum], length: int = 32) -> Enum:
+    """Store a string enum by its values in a VARCHAR, the same on every database."""
     return Enum(
         cls,
         native_enum=False,
-        length=32,
+        length=length,
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )

@@ -9,7 +9,6 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
-    Enum,
     ForeignKeyConstraint,
     Index,
     String,
@@ -19,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
-from portal.db import Timestamped, db, utcnow
+from portal.db import Timestamped, db, enum_type, utcnow
 from portal.tenants.scoping import TenantOwned, tenant_relationship
 
 
@@ -30,10 +29,6 @@ class Role(enum.StrEnum):
     STAFF = "staff"
     CLIENT = "client"
     SUPPLIER = "supplier"
-
-
-def _enum(cls: type[enum.Enum]) -> Enum:
-    return Enum(cls, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e])
 
 
 class User(TenantOwned, Timestamped, db.Model):
@@ -57,7 +52,7 @@ class User(TenantOwned, Timestamped, db.Model):
     email: Mapped[str] = mapped_column(String(254))
     name: Mapped[str] = mapped_column(String(200), default="")
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[Role] = mapped_column(_enum(Role))
+    role: Mapped[Role] = mapped_column(enum_type(Role, length=20))
     client_id: Mapped[uuid.UUID | None]
     supplier_id: Mapped[uuid.UUID | None]
     # The user's own language; None means "follow the browser, then the tenant".

@@ -6,11 +6,11 @@ import enum
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy_utils import LocaleType
 
-from portal.db import Timestamped, db, uuid7
+from portal.db import Timestamped, db, enum_type, uuid7
 
 
 class TenantStatus(enum.StrEnum):
@@ -30,12 +30,7 @@ class Tenant(Timestamped, db.Model):
     slug: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     status: Mapped[TenantStatus] = mapped_column(
-        Enum(
-            TenantStatus,
-            native_enum=False,
-            length=20,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        enum_type(TenantStatus, length=20),
         default=TenantStatus.ACTIVE,
     )
     default_locale = mapped_column(LocaleType, nullable=False, default="en")
