@@ -57,6 +57,40 @@ class World:
             lambda: factories.make_order(self.tenant, self.client, [(self.product, 1)])
         )
 
+    def _in_tenant(self, make):
+        from portal.core.clients.models import Client
+        from portal.db import db
+        from portal.tenants.context import tenant_context
+
+        def run():
+            with tenant_context(self.tenant):
+                client = db.session.get(Client, (self.tenant.id, self.client.id))
+                obj = make(client)
+                db.session.flush()
+                return obj
+
+        return self._commit(run)
+
+    @cached_property
+    def purchase_order(self):
+        from portal.core.orders.services import LineInput
+        from portal.core.purchasing.services import create_purchase_order
+
+        product = self.product
+        return self._in_tenant(
+            lambda client: create_purchase_order(client, [LineInput(product.id, 3)])
+        )
+
+    @cached_property
+    def returned(self):
+        """A registered return (``return`` is a keyword)."""
+        from portal.core.returns.services import ReturnLineInput, register_return
+
+        product = self.product
+        return self._in_tenant(
+            lambda client: register_return(client, [ReturnLineInput(product.id, 1)])
+        )
+
     @cached_property
     def shipment(self):
         return self._commit(
@@ -67,8 +101,29 @@ class World:
     def address(self):
         return self._commit(lambda: factories.make_address(self.tenant, self.client))
 
+    @cached_property
+    def image(self):
+        """An image of the world's product (the image route takes both ids)."""
+        import io
+
+        from PIL import Image
+
+        from portal.core.products.models import Product
+        from portal.core.products.services import add_image
+        from portal.db import db
+
+        png = io.BytesIO()
+        Image.new("RGB", (2, 2)).save(png, "PNG")
+        product_id = self.product.id
+        return self._in_tenant(
+            lambda client: add_image(
+                db.session.get(Product, (self.tenant.id, product_id)), png.getvalue()
+            )
+        )
+
 
 def _import_job(world):
+    from portal.db import db
     from portal.jobs.services import create_job
     from portal.tenants.context import tenant_context
 
@@ -81,6 +136,7 @@ def _import_job(world):
                 created_by_id=None,
                 client_id=world.client.id,
             )
+            db.session.flush()  # inside the tenant context: row-level security checks it
             return job
 
     return world._commit(make)
@@ -92,9 +148,12 @@ ID_FACTORIES = {
     "client_id": lambda world: world.client.id,
     "product_id": lambda world: world.product.id,
     "order_id": lambda world: world.order.id,
+    "purchase_order_id": lambda world: world.purchase_order.id,
+    "return_id": lambda world: world.returned.id,
     "job_id": lambda world: _import_job(world).id,
     "shipment_id": lambda world: world.shipment.id,
     "address_id": lambda world: world.address.id,
+    "image_id": lambda world: world.image.id,
 }
 
 

@@ -6,6 +6,11 @@ from flask_babel import lazy_gettext as _l
 
 from portal.core.errors import StaleVersion
 
+STALE_MESSAGE = _l(
+    "Someone else changed this in the meantime. Reload the page to see the "
+    "current state, then make your change again."
+)
+
 
 def check_version(obj, expected_version: int | None) -> None:
     """Raise :class:`StaleVersion` unless ``obj`` is still at ``expected_version``.
@@ -15,9 +20,4 @@ def check_version(obj, expected_version: int | None) -> None:
     check and the write is refused as well.
     """
     if expected_version is not None and obj.version != expected_version:
-        raise StaleVersion(
-            _l(
-                "Someone else changed this in the meantime. Reload the page to see the "
-                "current state, then make your change again."
-            )
-        )
+        raise StaleVersion(STALE_MESSAGE)

@@ -117,3 +117,28 @@ def make_order(tenant: Tenant, client: Client, lines, *, submit: bool = True, **
         )
         db.session.flush()
         return order
+
+
+def make_shipment(tenant: Tenant, client: Client, lines, **overrides: Any):
+    """Create an order with ``lines``, pick it and ship it; return the shipment."""
+    from portal.core.orders.services import pick_order, ship_order
+
+    carrier = overrides.pop("carrier", "DHL")
+    tracking_code = overrides.pop("tracking_code", f"TRACK{next(_sequence):08d}")
+    order = make_order(tenant, client, lines, **overrides)
+    with tenant_context(tenant):
+        pick_order(order)
+        shipment = ship_order(order, carrier, tracking_code)
+        db.session.flush()
+        return shipment
+
+
+def make_address(tenant: Tenant, client: Client, **overrides: Any):
+    """Create an entry of ``client``'s address book."""
+    from portal.core.addresses.services import create_address
+
+    label = overrides.pop("label", "")
+    with tenant_context(tenant):
+        address = create_address(client.id, {**DEFAULT_ADDRESS, **overrides}, label=label)
+        db.session.flush()
+        return address

@@ -75,6 +75,8 @@ def _client_with_access() -> bool:
 client_or_staff = _require(lambda: is_staff() or _client_with_access())
 #: Tenant staff and admins only.
 staff_only = _require(is_staff)
+#: Client users whose company has portal access; staff are refused (the client's own pages).
+client_only = _require(_client_with_access)
 
 
 def can_manage_products() -> bool:

@@ -39,7 +39,17 @@ def safe_next(default_endpoint: str = "web.dashboard") -> str:
 def form_errors_to_fields(form, error) -> None:
     """Attach a service's AccountError-like refusal to the form field it names."""
     field = getattr(form, error.field, None) if getattr(error, "field", None) else None
+    # str(): a lazy string counts as safe HTML in Jinja (it has __html__), and messages may
+    # carry what the person typed; as a plain str it is escaped like any other text.
+    message = str(error.message)
     if field is not None:
-        field.errors = [*field.errors, error.message]
+        field.errors = [*field.errors, message]
     else:
-        form.form_errors.append(error.message)
+        form.form_errors.append(message)
+
+
+def like_pattern(text: str, *, prefix: bool = False) -> str:
+    """Return a LIKE pattern matching ``text`` anywhere (or at the start), with ``%``, ``_``
+    and the escape character itself taken literally; use with ``escape="\\\\"``."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix else f"%{escaped}%"

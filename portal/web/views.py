@@ -32,7 +32,11 @@ def index():
 
 @login_required
 def dashboard():
-    return render_template("web/dashboard.html")
+    """Show the figures at a glance: the client's own for client users, the tenant's for
+    staff, a note for suppliers (their purchase orders come with the supplier portal)."""
+    from portal.web.dashboard import dashboard_context
+
+    return render_template("web/dashboard.html", **dashboard_context())
 
 
 bp.add_url_rule("/dashboard", "dashboard", dashboard)

@@ -92,9 +92,7 @@ def test_without_address_columns_an_address_is_required(setup, in_tenant, tenant
     assert orders_of(in_tenant, tenant) == 0
 
 
-def test_another_clients_import_is_not_found(
-    setup, tenant, create_client, create_user, login_as
-):
+def test_another_clients_import_is_not_found(setup, tenant, create_client, create_user, login_as):
     response = upload(setup["browser"], xlsx(GOOD))
     location = response.headers["Location"]
     stranger = login_as(create_user(tenant, "client", client=create_client(tenant)), tenant)

@@ -35,21 +35,38 @@ LIMITS = {
 
 def clean_address(values: Mapping[str, object]) -> dict[str, object]:
     """Return the address fields trimmed and checked; raise DomainError naming the field."""
+    clean, errors = _checked(values)
+    if errors:
+        raise errors[0]
+    return clean
+
+
+def address_errors(values: Mapping[str, object]) -> list[DomainError]:
+    """Return every problem of the address at once, one DomainError per field, for forms."""
+    return _checked(values)[1]
+
+
+def _checked(values: Mapping[str, object]) -> tuple[dict[str, object], list[DomainError]]:
     clean: dict[str, object] = {}
+    errors: list[DomainError] = []
     for field in ADDRESS_FIELDS:
         value = values.get(field)
-        if field == "country":
-            clean[field] = _country(value)
-            continue
-        text = str(value or "").strip()
-        if len(text) > LIMITS[field]:
-            raise DomainError(
-                _l("At most %(num)d characters are allowed here.", num=LIMITS[field]), field
-            )
-        if field in REQUIRED and not text:
-            raise DomainError(REQUIRED[field], field)
-        clean[field] = text
-    return clean
+        try:
+            clean[field] = _country(value) if field == "country" else _text(field, value)
+        except DomainError as error:
+            errors.append(error)
+    return clean, errors
+
+
+def _text(field: str, value: object) -> str:
+    text = str(value or "").strip()
+    if len(text) > LIMITS[field]:
+        raise DomainError(
+            _l("At most %(num)d characters are allowed here.", num=LIMITS[field]), field
+        )
+    if field in REQUIRED and not text:
+        raise DomainError(REQUIRED[field], field)
+    return text
 
 
 def _country(value) -> Country:

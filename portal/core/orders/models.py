@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -97,6 +98,11 @@ class Order(PostalAddressFields, TenantOwned, Timestamped, db.Model):
         return f"<Order {self.number}>"
 
 
+# A line still waits for stock; the same words as the partial index below, so that the
+# database can use it.
+WAITING_SQL = "quantity > allocated + shipped"
+
+
 class OrderLine(TenantOwned, db.Model):
     """A product and quantity on an order, with how much is promised from stock and shipped."""
 
@@ -108,6 +114,14 @@ class OrderLine(TenantOwned, db.Model):
         ForeignKeyConstraint(["tenant_id", "product_id"], ["products.tenant_id", "products.id"]),
         UniqueConstraint("tenant_id", "order_id", "product_id"),
         Index(None, "tenant_id", "product_id", "id"),
+        # Only the lines still waiting for stock: small, and what backorder pages read.
+        Index(
+            "ix_order_lines_waiting",
+            "tenant_id",
+            "product_id",
+            postgresql_where=text(WAITING_SQL),
+            sqlite_where=text(WAITING_SQL),
+        ),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint(
             "allocated >= 0 AND shipped >= 0 AND allocated + shipped <= quantity",
@@ -132,6 +146,11 @@ class OrderLine(TenantOwned, db.Model):
     def missing(self) -> int:
         """Units neither shipped nor promised from stock: the backorder quantity."""
         return self.quantity - self.allocated - self.shipped
+
+    @classmethod
+    def waiting(cls):
+        """SQL condition: the line waits for stock (matches ix_order_lines_waiting)."""
+        return cls.quantity > cls.allocated + cls.shipped
 
 
 class Shipment(TenantOwned, db.Model):

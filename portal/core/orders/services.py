@@ -40,6 +40,7 @@ ALLOWED_FROM: dict[str, tuple[OrderStatus, ...]] = {
     "change_address": (OrderStatus.DRAFT, OrderStatus.PROCESSING, OrderStatus.BACKORDER),
     "cancel": (OrderStatus.DRAFT, OrderStatus.PROCESSING, OrderStatus.BACKORDER),
     "pick": (OrderStatus.PROCESSING, OrderStatus.BACKORDER, OrderStatus.PARTIALLY_SHIPPED),
+    "allocate": (OrderStatus.PROCESSING, OrderStatus.BACKORDER, OrderStatus.PARTIALLY_SHIPPED),
     "ship": (OrderStatus.PICKING,),
     "complete": (OrderStatus.SHIPPED,),
 }
@@ -52,6 +53,7 @@ REFUSALS = {
     ),
     "cancel": _l("The order can no longer be cancelled: it is being picked or has left."),
     "pick": _l("This order has nothing to pick right now."),
+    "allocate": _l("Stock can only be allocated to a submitted order that is not being picked."),
     "ship": _l("Only a picked order can be shipped."),
     "complete": _l("Only a fully shipped order can be completed."),
 }
@@ -175,10 +177,16 @@ def replace_lines(order: Order, lines: Iterable[LineInput], expected_version: in
     check_version(order, expected_version)
     _allow(order, "edit_lines")
     checked = validate_lines(order.client_id, lines)
-    order.lines = [
-        OrderLine(product_id=product.id, quantity=quantity, position=position)
-        for position, (product, quantity) in enumerate(checked)
-    ]
+    # Keep the row of a product that stays: a new row for it would be inserted before the
+    # old one is deleted and collide with the unique (order, product).
+    existing = {line.product_id: line for line in order.lines}
+    kept = []
+    for position, (product, quantity) in enumerate(checked):
+        line = existing.pop(product.id, None) or OrderLine(product_id=product.id)
+        line.quantity = quantity
+        line.position = position
+        kept.append(line)
+    order.lines = kept
     order.updated_at = utcnow()
     record("order.lines_changed", order, details={"lines": len(checked)})
 
@@ -198,6 +206,26 @@ def allocate(order: Order) -> None:
         if line.missing > 0:
             line.allocated += stock.reserve(line.product_id, order.warehouse_id, line.missing)
     _settle_status(order)
+
+
+def allocate_again(order: Order, expected_version: int | None = None) -> int:
+    """Staff: promise stock that is free now to the order's missing units.
+
+    Returns the number of units promised; the audit entry records them per product code.
+    """
+    check_version(order, expected_version)
+    _allow(order, "allocate")
+    before = {line.id: line.allocated for line in order.lines}
+    allocate(order)
+    promised = {
+        line.product.code: line.allocated - before[line.id]
+        for line in order.lines
+        if line.allocated > before[line.id]
+    }
+    if promised:
+        order.updated_at = utcnow()
+        record("order.allocated_again", order, details=promised)
+    return sum(promised.values())
 
 
 def _settle_status(order: Order) -> None:
@@ -223,7 +251,7 @@ def release_backorders(product_id: uuid.UUID, warehouse_id: uuid.UUID) -> int:
             Order.status.in_(
                 [OrderStatus.PROCESSING, OrderStatus.BACKORDER, OrderStatus.PARTIALLY_SHIPPED]
             ),
-            OrderLine.quantity > OrderLine.allocated + OrderLine.shipped,
+            OrderLine.waiting(),
         )
         .order_by(Order.submitted_at, Order.id)
         .options(selectinload(OrderLine.order).selectinload(Order.lines))

@@ -146,3 +146,16 @@ def add_image(product: Product, data: bytes) -> ProductImage:
     product.images.append(stored)
     record("product.image_added", product)
     return stored
+
+
+def products_by_code(client_id, codes) -> dict[str, Product]:
+    """Return the client's products with these codes, keyed by code, in one query."""
+    wanted = {code.strip() for code in codes if code and code.strip()}
+    if not wanted:
+        return {}
+    return {
+        product.code: product
+        for product in db.session.scalars(
+            select(Product).where(Product.client_id == client_id, Product.code.in_(wanted))
+        )
+    }

@@ -96,7 +96,10 @@ class PurchaseOrder(TenantOwned, Timestamped, db.Model):
 
     @property
     def supplier_label(self) -> str:
-        return self.supplier.name if self.supplier else self.supplier_name
+        # Checking the id first spares a query for purchase orders without a supplier.
+        if self.supplier_id is not None and self.supplier is not None:
+            return self.supplier.name
+        return self.supplier_name
 
     def __repr__(self) -> str:
         return f"<PurchaseOrder {self.number}>"

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 
+from portal.audit.models import AuditEntry
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.numbering import next_number
@@ -43,6 +45,14 @@ RECEIVABLE = (
 # Lines may change until goods arrive; after a supplier's confirmation they are locked.
 EDITABLE = (Status.DRAFT, Status.BOOKED)
 
+CHANGE_REFUSED = _l(
+    "This purchase order can no longer be changed: goods have arrived or it is closed."
+)
+CANCEL_REFUSED = _l(
+    "This purchase order can no longer be cancelled: it is confirmed or goods have arrived."
+)
+RECEIVE_REFUSED = _l("Goods cannot be received for this purchase order.")
+
 
 def _set_status(po: PurchaseOrder, status: Status, action: str, **details) -> None:
     old = po.status
@@ -60,6 +70,22 @@ def _lines(checked) -> list[PurchaseOrderLine]:
         PurchaseOrderLine(product_id=product.id, quantity=quantity, position=position)
         for position, (product, quantity) in enumerate(checked)
     ]
+
+
+def _replace_lines(po: PurchaseOrder, checked) -> None:
+    """Make the lines ``checked``; a product that stays keeps its row (its quantity changes).
+
+    Changing rows in place matters: the unit of work inserts before it deletes, so a new row
+    for a product that is already on the order would collide with the old one.
+    """
+    existing = {line.product_id: line for line in po.lines}
+    lines = []
+    for position, (product, quantity) in enumerate(checked):
+        line = existing.pop(product.id, None) or PurchaseOrderLine(product_id=product.id)
+        line.quantity = quantity
+        line.position = position
+        lines.append(line)
+    po.lines = lines
 
 
 def _check_expected_date(expected_date: date | None) -> None:
@@ -115,13 +141,11 @@ def update_purchase_order(
     """Change lines, date and reference while no goods have been received."""
     check_version(po, expected_version)
     if po.status not in EDITABLE or _has_receipts(po):
-        raise TransitionRefused(
-            _l("This purchase order can no longer be changed: goods have arrived or it is closed.")
-        )
+        raise TransitionRefused(CHANGE_REFUSED)
     checked = validate_lines(po.client_id, lines)
     _check_expected_date(expected_date)
     old = {"lines": len(po.lines), "expected_date": po.expected_date, "reference": po.reference}
-    po.lines = _lines(checked)
+    _replace_lines(po, checked)
     po.expected_date = expected_date
     po.reference = reference.strip()[:100]
     po.updated_at = utcnow()
@@ -147,32 +171,37 @@ def cancel_purchase_order(po: PurchaseOrder, expected_version: int | None = None
     """Cancel a purchase order before confirmation and before any goods arrived."""
     check_version(po, expected_version)
     if po.status not in CANCELLABLE or _has_receipts(po):
-        raise TransitionRefused(
-            _l(
-                "This purchase order can no longer be cancelled: it is confirmed or goods have arrived."
-            )
-        )
+        raise TransitionRefused(CANCEL_REFUSED)
     po.cancelled_at = utcnow()
     _set_status(po, Status.CANCELLED, "cancelled")
 
 
 def receive_goods(
-    po: PurchaseOrder, quantities: Mapping[uuid.UUID, int], note: str = ""
+    po: PurchaseOrder,
+    quantities: Mapping[uuid.UUID, int],
+    note: str = "",
+    expected_version: int | None = None,
 ) -> GoodsReceipt:
-    """Count goods in against the purchase order: adds stock and releases backorders."""
+    """Count goods in against the purchase order: adds stock and releases backorders.
+
+    Lines are named by their row and product code when a quantity is refused (more than is
+    still expected, or not a whole number of zero or more).
+    """
+    check_version(po, expected_version)
     if po.status not in RECEIVABLE:
-        raise TransitionRefused(_l("Goods cannot be received for this purchase order."))
+        raise TransitionRefused(RECEIVE_REFUSED)
     lines = {line.id: line for line in po.lines}
     errors = []
     wanted = []
     for position, line in enumerate(po.lines, start=1):
         quantity = quantities.get(line.id, 0)
-        if not isinstance(quantity, int) or quantity < 0:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
             errors.append(
                 DomainError(
                     _l(
-                        "Line %(row)d: the quantity must be a whole number of zero or more.",
+                        "Line %(row)d (%(code)s): the quantity must be a whole number of zero or more.",
                         row=position,
+                        code=line.product.code,
                     ),
                     row=position,
                 )
@@ -181,8 +210,9 @@ def receive_goods(
             errors.append(
                 DomainError(
                     _l(
-                        "Line %(row)d: only %(num)d units are still expected.",
+                        "Line %(row)d (%(code)s): only %(num)d units are still expected.",
                         row=position,
+                        code=line.product.code,
                         num=line.outstanding,
                     ),
                     row=position,
@@ -211,6 +241,9 @@ def receive_goods(
             reference=po.number,
         )
     db.session.add(receipt)
+    # Always write the purchase order's row, so its version rises even when the status stays
+    # (a second partial receipt): a concurrent receipt based on the old version is refused.
+    po.updated_at = utcnow()
     complete = all(line.outstanding == 0 for line in po.lines)
     _set_status(
         po,
@@ -220,3 +253,32 @@ def receive_goods(
     )
     db.session.flush()
     return receipt
+
+
+def can_change(po: PurchaseOrder) -> bool:
+    """Tell whether lines, date and reference may still change (no goods received yet)."""
+    return po.status in EDITABLE and not _has_receipts(po)
+
+
+def can_cancel(po: PurchaseOrder) -> bool:
+    """Tell whether the purchase order may still be cancelled."""
+    return po.status in CANCELLABLE and not _has_receipts(po)
+
+
+def can_receive(po: PurchaseOrder) -> bool:
+    """Tell whether goods may be counted in against the purchase order."""
+    return po.status in RECEIVABLE and any(line.outstanding > 0 for line in po.lines)
+
+
+def status_history(po: PurchaseOrder) -> list[AuditEntry]:
+    """Return the audit entries of ``po``, oldest first: its status history."""
+    return list(
+        db.session.scalars(
+            select(AuditEntry)
+            .where(
+                AuditEntry.object_type == PurchaseOrder.__name__,
+                AuditEntry.object_id == str(po.id),
+            )
+            .order_by(AuditEntry.created_at, AuditEntry.id)
+        )
+    )

@@ -28,10 +28,14 @@ from portal.db import db, utcnow
 
 @dataclass(frozen=True)
 class ReturnLineInput:
+    """A returned product and quantity, with an optional replacement; ``row`` numbers the
+    line in error messages (defaults to its position, from 1)."""
+
     product_id: uuid.UUID
     quantity: int
     replacement_product_id: uuid.UUID | None = None
     replacement_quantity: int = 0
+    row: int | None = None
 
 
 def _set_status(ret: Return, status: ReturnStatus, note: str = "") -> None:
@@ -48,26 +52,31 @@ def _set_status(ret: Return, status: ReturnStatus, note: str = "") -> None:
     )
 
 
-def register_return(
-    client, lines: Iterable[ReturnLineInput], *, order=None, reason: str = ""
-) -> Return:
-    """Register goods that are coming back, with optional replacement products."""
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check_return_lines(client_id: uuid.UUID, lines: Iterable[ReturnLineInput]) -> list[DomainError]:
+    """Return one error per bad line (unknown product, quantities); empty when all are valid."""
     lines = list(lines)
-    if not lines:
-        raise DomainError(_l("A return needs at least one line."), "lines")
     ids = {line.product_id for line in lines} | {
         line.replacement_product_id for line in lines if line.replacement_product_id
     }
-    products = set(
-        db.session.scalars(
-            select(Product.id).where(Product.client_id == client.id, Product.id.in_(ids))
+    products = (
+        set(
+            db.session.scalars(
+                select(Product.id).where(Product.client_id == client_id, Product.id.in_(ids))
+            )
         )
+        if ids
+        else set()
     )
     errors = []
-    for row, line in enumerate(lines, start=1):
+    for index, line in enumerate(lines, start=1):
+        row = line.row if line.row is not None else index
         if line.product_id not in products:
             errors.append(DomainError(_l("Line %(row)d: unknown product.", row=row), row=row))
-        elif line.quantity <= 0:
+        elif not _whole(line.quantity) or line.quantity <= 0:
             errors.append(
                 DomainError(
                     _l("Line %(row)d: the quantity must be a positive whole number.", row=row),
@@ -78,8 +87,9 @@ def register_return(
             errors.append(
                 DomainError(_l("Line %(row)d: unknown replacement product.", row=row), row=row)
             )
-        elif line.replacement_quantity < 0 or (
-            line.replacement_product_id and line.replacement_quantity == 0
+        elif not _whole(line.replacement_quantity) or (
+            line.replacement_quantity < 0
+            or (line.replacement_product_id and line.replacement_quantity == 0)
         ):
             errors.append(
                 DomainError(
@@ -87,6 +97,19 @@ def register_return(
                     row=row,
                 )
             )
+    return errors
+
+
+def register_return(
+    client, lines: Iterable[ReturnLineInput], *, order=None, reason: str = ""
+) -> Return:
+    """Register goods that are coming back, with optional replacement products."""
+    lines = list(lines)
+    if order is not None and order.client_id != client.id:
+        raise DomainError(_l("This order belongs to another client."), "order")
+    if not lines:
+        raise DomainError(_l("A return needs at least one line."), "lines")
+    errors = check_return_lines(client.id, lines)
     if errors:
         raise LineErrors(_l("Some lines are not valid."), errors)
     ret = Return(

@@ -63,6 +63,26 @@ def _change_level(
     )
 
 
+def _next_movement_id(product_id: uuid.UUID, warehouse_id: uuid.UUID) -> uuid.UUID:
+    """Return a new movement id greater than every earlier one of this level.
+
+    Called while the level's row is locked by the update, so ids order the ledger exactly as
+    the balances were taken, even for movements made within one millisecond (where UUIDv7's
+    random part alone would order them by chance) or by processes with clocks apart.
+    """
+    latest = db.session.scalar(
+        select(StockMovement.id)
+        .where(StockMovement.product_id == product_id, StockMovement.warehouse_id == warehouse_id)
+        .order_by(StockMovement.id.desc())
+        .limit(1)
+    )
+    new = uuid7()
+    if latest is not None and new <= latest:
+        # Counting on from the latest id keeps it a UUIDv7 (RFC 9562, monotonic random).
+        new = uuid.UUID(int=latest.int + 1)
+    return new
+
+
 def record_movement(
     product,
     warehouse_id: uuid.UUID,
@@ -93,6 +113,7 @@ def record_movement(
             "quantity",
         )
     movement = StockMovement(
+        id=_next_movement_id(product.id, warehouse_id),
         product_id=product.id,
         warehouse_id=warehouse_id,
         quantity=quantity,

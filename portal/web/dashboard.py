@@ -1,0 +1,53 @@
+"""What the start page shows each kind of user (the view is web.views.dashboard)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from flask import url_for
+from flask_babel import get_timezone
+from flask_login import current_user
+from werkzeug.routing import BuildError
+
+from portal.accounts.models import Role
+from portal.core.dashboard import dashboard_figures
+from portal.web.access import STAFF_ROLES
+
+
+def today_in_utc() -> tuple[datetime, datetime]:
+    """Return the start and end of today in the viewer's time zone, as UTC datetimes."""
+    zone = get_timezone()
+    today = datetime.now(zone).date()
+    start = datetime.combine(today, time.min)
+    # pytz zones need localize() for the right offset; zoneinfo zones take tzinfo directly.
+    start = zone.localize(start) if hasattr(zone, "localize") else start.replace(tzinfo=zone)
+    start = start.astimezone(UTC)
+    return start, start + timedelta(days=1)
+
+
+def link(endpoint: str, **values) -> str | None:
+    """Return the URL of a page, or None when that page does not exist (yet)."""
+    try:
+        return url_for(endpoint, **values)
+    except BuildError:
+        return None
+
+
+def dashboard_context() -> dict:
+    """Return what web/dashboard.html needs for the current user.
+
+    ``view`` is "staff" (the tenant's figures), "client" (the client's own), "no_access"
+    (a client user whose company has no portal access) or "supplier".
+    """
+    context = {"link": link, "figures": None}
+    if current_user.role in STAFF_ROLES:
+        view, client_id = "staff", None
+    elif current_user.role == Role.CLIENT:
+        client = current_user.client
+        if client is None or not client.portal_access:
+            return {**context, "view": "no_access"}
+        view, client_id = "client", client.id
+    else:
+        return {**context, "view": "supplier"}
+    start, end = today_in_utc()
+    return {**context, "view": view, "figures": dashboard_figures(client_id, start, end)}
