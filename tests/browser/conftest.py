@@ -100,7 +100,8 @@ def live_server(tmp_path_factory, smtp_server) -> Iterator[LiveServer]:
     """Serve a separate application on its own throwaway database on 127.0.0.1."""
     database = provision_database(tmp_path_factory.mktemp("live-db"))
     try:
-        app = make_test_app(database, smtp_server.port)
+        # Jobs run in background threads here, as they do under `portal serve`.
+        app = make_test_app(database, smtp_server.port, PORTAL_JOBS_EAGER=False)
         server = make_server("127.0.0.1", 0, app, threaded=True)
     except BaseException:
         database.drop()
