@@ -173,16 +173,23 @@ def test_translations_keep_the_placeholders(locale):
     assert not problems, f"translations/{locale}: placeholders differ\n" + "\n".join(problems)
 
 
+def _entry(message):
+    """Return a message as hashable (context, id, string); plural parts become tuples."""
+
+    def plain(value):
+        return tuple(value) if isinstance(value, list | tuple) else value
+
+    return message.context, plain(message.id), plain(message.string)
+
+
 @pytest.mark.parametrize("locale", SHIPPED_LOCALES)
 def test_compiled_catalog_is_current(locale):
     mo_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo"
     assert mo_path.exists(), f"{mo_path} is missing: run `make translations`"
     with mo_path.open("rb") as mo:
-        compiled = {(m.context, m.id): m.string for m in read_mo(mo) if m.id}
+        compiled = {_entry(m) for m in read_mo(mo) if m.id}
     expected = {
-        (m.context, m.id): m.string
-        for m in load_catalog(locale)
-        if m.id and not m.fuzzy and all(forms(m.string))
+        _entry(m) for m in load_catalog(locale) if m.id and not m.fuzzy and all(forms(m.string))
     }
     assert compiled == expected, f"{mo_path} is older than its .po: run `make translations`"
 
