@@ -48,6 +48,10 @@ class AccountForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     locale = SelectField(_l("Language"), choices=[], validate_choice=True)
+    email_notifications = BooleanField(
+        _l("Send me e-mails about my orders"),
+        description=_l("For example when an order has been shipped."),
+    )
     current_password = PasswordField(
         _l("Current password"),
         validators=[Optional()],

@@ -58,6 +58,8 @@ class User(TenantOwned, Timestamped, db.Model):
     # The user's own language; None means "follow the browser, then the tenant".
     locale: Mapped[str | None] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Whether the user wants e-mails about their company's orders (shipments, for now).
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None]
 
     client: Mapped[Client | None] = tenant_relationship("Client", "User.client_id")

@@ -250,9 +250,16 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
 
 
 def update_account(
-    user: User, *, name: str, email: str, locale: str | None, current_password: str | None
+    user: User,
+    *,
+    name: str,
+    email: str,
+    locale: str | None,
+    current_password: str | None,
+    email_notifications: bool | None = None,
 ) -> dict[str, list]:
-    """Change a user's own name, e-mail and language; a new e-mail needs the password."""
+    """Change a user's own name, e-mail, language and notification choice; a new e-mail
+    needs the password."""
     email = normalise_email(email)
     if email != user.email:
         if not current_password or not verify_password(user.password_hash, current_password):
@@ -263,11 +270,14 @@ def update_account(
         other = find_user_by_email(email)
         if other is not None and other.id != user.id:
             raise AccountError(_l("A user with this e-mail address already exists."), "email")
-    before = {"name": user.name, "email": user.email, "locale": user.locale}
+    fields = ("name", "email", "locale", "email_notifications")
+    before = {field: getattr(user, field) for field in fields}
     user.name = name.strip()
     user.email = email
     user.locale = locale or None
-    changes = diff(before, {"name": user.name, "email": user.email, "locale": user.locale})
+    if email_notifications is not None:
+        user.email_notifications = email_notifications
+    changes = diff(before, {field: getattr(user, field) for field in fields})
     if changes:
         record("account.updated", user, changes=changes)
     return changes

@@ -162,6 +162,7 @@ def settings():
                 email=form.email.data,
                 locale=form.locale.data or None,
                 current_password=form.current_password.data,
+                email_notifications=form.email_notifications.data,
             )
         except services.AccountError as error:
             db.session.rollback()

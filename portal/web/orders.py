@@ -59,6 +59,7 @@ from portal.core.products.models import Product
 from portal.core.stock.services import stock_by_product
 from portal.core.versioning import check_version
 from portal.db import db
+from portal.notifications import notify_order_shipped
 from portal.web.access import client_or_staff, get_visible_or_404, is_staff, staff_only, visible
 from portal.web.addresses import FIELD_LABELS, AddressFieldsForm, address_book, country_name
 from portal.web.helpers import form_errors_to_fields, like_pattern
@@ -798,6 +799,7 @@ def ship(order_id: uuid.UUID):
             return _render_detail(_order_or_404(order_id), form)
         flash(str(error.message), "error")
         return redirect(url_for("orders.detail", order_id=order_id))
+    notify_order_shipped(order, shipment)
     db.session.commit()
     flash(
         _(

@@ -19,6 +19,10 @@ def save_settings(client, **fields):
         "current_password": "",
         "csrf_token": client.csrf_token("/account"),
     }
+    # A checked box is sent as "y"; an unchecked one is not sent at all.
+    box = re.search(r'<input[^>]*name="email_notifications"[^>]*>', page).group(0)
+    if " checked" in box:
+        data["email_notifications"] = "y"
     data.update(fields)
     return client.post("/account", data=data)
 
