@@ -15,12 +15,17 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the application: settings first, then each part in the order it depends on."""
+    from portal.themes import ThemedEnvironment
+
     app = Flask(__name__, instance_relative_config=True)
+    # Templates are looked up in the tenant's theme first (portal/themes.py).
+    app.jinja_environment = ThemedEnvironment
     configure_settings(app, config)
     configure_proxy(app)
     configure_database(app)
     configure_languages(app)
     configure_tenancy(app)
+    configure_themes(app)
     configure_security(app)
     configure_accounts(app)
     configure_views(app)
@@ -70,6 +75,12 @@ def configure_tenancy(app: Flask) -> None:
     resolver.init_app(app)
 
 
+def configure_themes(app: Flask) -> None:
+    from portal import themes
+
+    themes.init_app(app)
+
+
 def configure_security(app: Flask) -> None:
     from portal import security
 
@@ -85,6 +96,7 @@ def configure_accounts(app: Flask) -> None:
 BLUEPRINT_MODULES = (
     "portal.web.health",
     "portal.web.views",
+    "portal.themes",
     "portal.accounts.views",
     "portal.admin.views",
     "portal.web.products",

@@ -10,6 +10,7 @@ from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
 from portal.db import db
 from portal.demo_data import seed_tenant_data
+from portal.i18n import shipped_locales
 from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant
 from portal.tenants.services import create_tenant
@@ -19,6 +20,7 @@ DEMO_TENANTS = (("acme", "Acme Fulfilment"), ("nordic", "Nordic Supply Co."))
 
 THEMES = {
     "acme": {
+        "theme": "atelier",
         "title": "Acme Fulfilment Portal",
         "logo": "img/demo/acme.svg",
         "colours": {"primary": "#9a3412", "primary_text": "#ffffff", "accent": "#fff7ed"},
@@ -36,6 +38,7 @@ THEMES = {
         },
     },
     "nordic": {
+        "theme": "harbour",
         "title": "Nordic Supply Portal",
         "logo": "img/demo/nordic.svg",
         "colours": {"primary": "#115e59", "primary_text": "#ffffff", "accent": "#f0fdfa"},
@@ -78,7 +81,8 @@ def seed_demo() -> bool:
             slug,
             name,
             default_locale="en",
-            enabled_locales=["en", "de"],
+            # acme speaks every shipped language; nordic keeps to English and German.
+            enabled_locales=list(shipped_locales()) if slug == "acme" else ["en", "de"],
             theme_settings=THEMES[slug],
         )
         with tenant_context(tenant):

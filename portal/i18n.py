@@ -54,8 +54,10 @@ def locale_name(code: str) -> str:
     return Locale.parse(code).get_display_name(code).capitalize()
 
 
-def text_direction(code: str) -> str:
-    return Locale.parse(code).text_direction
+def text_direction(code: str | None = None) -> str:
+    """Return "ltr" or "rtl" for ``code`` (default: the locale of the request)."""
+    locale = Locale.parse(code) if code else get_locale()
+    return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
 
 
 def money(amount, currency) -> str:
@@ -70,5 +72,8 @@ def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.jinja_env.filters.update(money=money, number=format_decimal, date=format_date)
     app.jinja_env.globals.update(
-        locale_name=locale_name, enabled_locales=enabled_locales, get_locale=get_locale
+        locale_name=locale_name,
+        enabled_locales=enabled_locales,
+        get_locale=get_locale,
+        text_direction=text_direction,
     )

@@ -14,6 +14,7 @@ from portal.testing import factories
 # Arguments that are not object ids, and where they are tested instead.
 NOT_IDS = {
     "filename": "static files are not tenant data",
+    "theme": "bundled theme names are not tenant data",
     "token": "signed per tenant; tests/accounts/test_password_reset.py",
 }
 

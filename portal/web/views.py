@@ -63,7 +63,8 @@ def set_language():
 def theme_css():
     """Serve the tenant's colours as CSS custom properties (no inline styles under our CSP)."""
     settings = (g.tenant.theme_settings or {}) if g.get("tenant") is not None else {}
-    colours = {**DEFAULT_COLOURS}
+    theme = g.get("theme")
+    colours = {**DEFAULT_COLOURS, **(theme.default_colours if theme else {})}
     for key, value in (settings.get("colours") or {}).items():
         if key in colours and isinstance(value, str) and _COLOUR.match(value):
             colours[key] = value

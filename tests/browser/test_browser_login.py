@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -20,7 +22,9 @@ def assert_brand(page: Page, tenant, other) -> None:
     """Check that the page wears ``tenant``'s brand and shows nothing of ``other``'s."""
     theme = tenant.theme_settings
     texts = theme["texts"]["en"]
-    expect(page.locator(".site-header .brand-name")).to_have_text(theme["title"])
+    expect(page.locator(".brand .brand-name")).to_have_text(theme["title"])
+    # Each tenant wears its own theme (a sidebar layout for one, the top menu for the other).
+    expect(page.locator("body")).to_have_class(re.compile(rf"\btheme-{theme['theme']}\b"))
     assert page.title().endswith(f" · {theme['title']}"), page.title()
     expect(page.locator(".site-footer")).to_contain_text(texts["footer"])
 
@@ -28,11 +32,20 @@ def assert_brand(page: Page, tenant, other) -> None:
     expect(logo).to_have_attribute("src", f"/static/{theme['logo']}")
     assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the logo did not load"
 
-    # The tenant's colours arrive through /theme.css and reach the header.
+    # The tenant's colours arrive through /theme.css and reach the page, whatever the layout.
     expect(page.locator("link[rel=stylesheet][href='/theme.css']")).to_have_count(1)
-    expect(page.locator("header.site-header")).to_have_css(
-        "background-color", rgb(theme["colours"]["primary"])
+    primary = page.evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--primary').trim()"
     )
+    assert primary == theme["colours"]["primary"]
+    if theme["theme"] == "atelier":  # the sidebar layout writes the portal's name in it
+        expect(page.locator(".sidebar .brand-name")).to_have_css(
+            "color", rgb(theme["colours"]["primary"])
+        )
+    else:
+        expect(page.locator("header.site-header")).to_have_css(
+            "background-color", rgb(theme["colours"]["primary"])
+        )
 
     body = page.locator("body")
     other_texts = other.theme_settings["texts"]["en"]

@@ -1,0 +1,49 @@
+"""Every shipped language renders the main pages with no English left in them."""
+
+import html
+import re
+
+import pytest
+from babel.messages.pofile import read_po
+
+from portal import PROJECT_ROOT
+from portal.i18n import shipped_locales
+
+LOCALES = [code for code in shipped_locales() if code != "en"]
+PAGES = ["/dashboard", "/orders/", "/products/", "/account"]
+TAG = re.compile(r"<[^>]+>")
+
+
+def english_strings_translated_differently(locale: str) -> set[str]:
+    path = PROJECT_ROOT / "translations" / locale / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=locale)
+    return {
+        message.id
+        for message in catalog
+        if isinstance(message.id, str)
+        and message.id
+        and "%(" not in message.id
+        and message.string
+        and message.string != message.id
+        and len(message.id) > 3
+    }
+
+
+def text_nodes(page: str) -> set[str]:
+    body = page.split("<body", 1)[1]
+    body = re.sub(r"<script.*?</script>", "", body, flags=re.S)
+    return {html.unescape(part).strip() for part in TAG.split(body)} - {""}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_pages_have_no_english_left(locale, create_tenant, create_user, login_as):
+    tenant = create_tenant(enabled_locales=list(shipped_locales()))
+    user = create_user(tenant, "client", locale=locale)
+    browser = login_as(user, tenant)
+    english = english_strings_translated_differently(locale)
+    for path in PAGES:
+        page = browser.get(path).get_data(as_text=True)
+        assert f'<html lang="{locale}"' in page
+        left = sorted(text_nodes(page) & english)
+        assert left == [], f"{path} in {locale} still shows: {left}"
