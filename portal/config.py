@@ -105,6 +105,9 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
     database_url = _database_url(
         env, "DATABASE_URL", f"sqlite:///{(instance_path / 'portal.db').as_posix()}"
     )
+    redis_url = env.get(PREFIX + "REDIS_URL") or None
+    if redis_url and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(f"{PREFIX}REDIS_URL must be a redis:// URL, got {redis_url!r}")
     mail_sender = env.get(PREFIX + "MAIL_SENDER") or f"portal@{base_domain}"
     if "@" not in mail_sender:
         raise ConfigError(f"{PREFIX}MAIL_SENDER is not an e-mail address: {mail_sender!r}")
@@ -115,6 +118,7 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PORTAL_DATABASE_ADMIN_URL": _database_url(env, "DATABASE_ADMIN_URL", None),
         "PORTAL_BASE_DOMAIN": base_domain,
+        "PORTAL_REDIS_URL": redis_url,
         "PORTAL_PROXY_COUNT": _integer(env, "PROXY_COUNT", 0, 0, 10),
         "PORTAL_SESSION_IDLE_MINUTES": _integer(env, "SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
         "PORTAL_SESSION_MAX_HOURS": _integer(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),

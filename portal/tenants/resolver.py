@@ -10,6 +10,7 @@ from flask import Flask, abort, current_app, g, render_template, request
 from sqlalchemy import select
 
 from portal.db import db
+from portal.tenants.cache import TenantSnapshot, cached_snapshot, remember
 from portal.tenants.context import (
     TenantRef,
     enter_request_tenant,
@@ -29,18 +30,27 @@ def host_name(raw_host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-def resolve_tenant(host: str, base_domain: str) -> Tenant | str | None:
+def resolve_tenant(host: str, base_domain: str) -> TenantSnapshot | str | None:
     """Return the tenant for ``host``, :data:`PLATFORM` for the base domain, or None."""
     if host == base_domain:
         return PLATFORM
+    cached = cached_snapshot(host)
+    if cached is not None:
+        return cached
     suffix = "." + base_domain
     if host.endswith(suffix):
         slug = host[: -len(suffix)]
         if "." in slug or not slug:
             return None
-        return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
-    domain = db.session.get(TenantDomain, host)
-    return domain.tenant if domain is not None else None
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    else:
+        domain = db.session.get(TenantDomain, host)
+        tenant = domain.tenant if domain is not None else None
+    if tenant is None:
+        return None  # unknown hosts are not cached: nobody can fill the cache with them
+    snapshot = TenantSnapshot.of(tenant)
+    remember(host, snapshot)
+    return snapshot
 
 
 def init_app(app: Flask) -> None:
