@@ -9,7 +9,12 @@ from babel.messages.pofile import read_po
 from portal import PROJECT_ROOT
 from portal.i18n import shipped_locales
 
-LOCALES = [code for code in shipped_locales() if code != "en"]
+# Partial catalogs (with a PARTIAL file) may show English for what they lack.
+LOCALES = [
+    code
+    for code in shipped_locales()
+    if code != "en" and not (PROJECT_ROOT / "translations" / code / "PARTIAL").is_file()
+]
 PAGES = ["/dashboard", "/orders/", "/products/", "/account"]
 TAG = re.compile(r"<[^>]+>")
 
