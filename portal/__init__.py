@@ -99,6 +99,7 @@ BLUEPRINT_MODULES = (
     "portal.themes",
     "portal.accounts.views",
     "portal.admin.views",
+    "portal.branding.views",
     "portal.web.products",
     "portal.web.stock",
     "portal.web.orders",

@@ -75,14 +75,21 @@ def tenant_group() -> None:
     show_default=True,
     help="The tenant's default language.",
 )
+@click.option(
+    "--timezone", default="UTC", show_default=True, help="IANA time zone, e.g. Europe/Berlin."
+)
 @with_appcontext
-def tenant_create(slug: str, name: str, domains: tuple[str, ...], default_locale: str) -> None:
+def tenant_create(
+    slug: str, name: str, domains: tuple[str, ...], default_locale: str, timezone: str
+) -> None:
     """Create a tenant served at SLUG.<PORTAL_BASE_DOMAIN>."""
     from portal.db import db
     from portal.tenants.services import TenantError, create_tenant
 
     try:
-        tenant = create_tenant(slug, name, domains=list(domains), default_locale=default_locale)
+        tenant = create_tenant(
+            slug, name, domains=list(domains), default_locale=default_locale, timezone=timezone
+        )
     except TenantError as error:
         raise _fail(error) from None
     db.session.commit()

@@ -84,6 +84,7 @@ def seed_demo() -> bool:
             # acme speaks every shipped language; nordic keeps to English and German.
             enabled_locales=list(shipped_locales()) if slug == "acme" else ["en", "de"],
             theme_settings=THEMES[slug],
+            timezone="Europe/Amsterdam" if slug == "acme" else "Europe/Stockholm",
         )
         with tenant_context(tenant):
             client = Client(name=f"{name.split()[0]} Demo Store", email=f"store@{slug}.test")

@@ -49,6 +49,12 @@ def select_locale() -> str:
     return default if default in enabled else enabled[0]
 
 
+def select_timezone() -> str:
+    """Show dates and times in the tenant's time zone."""
+    tenant = g.get("tenant") if has_request_context() else None
+    return getattr(tenant, "timezone", None) or "UTC"
+
+
 def locale_name(code: str) -> str:
     """Return the language's own name for itself, for the language switcher."""
     return Locale.parse(code).get_display_name(code).capitalize()
@@ -69,7 +75,7 @@ def money(amount, currency) -> str:
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
-    Babel(app, locale_selector=select_locale)
+    Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=money, number=format_decimal, date=format_date)
     app.jinja_env.globals.update(
         locale_name=locale_name,

@@ -2,6 +2,7 @@
 
 from portal.accounts.models import LoginAttempt, Role, User, UserSession
 from portal.audit.models import AuditEntry
+from portal.branding.models import BrandingAsset
 from portal.core.addresses.models import Address
 from portal.core.clients.models import Client
 from portal.core.numbering import NumberSequence
@@ -24,6 +25,7 @@ from portal.tenants.models import Tenant, TenantDomain
 __all__ = [
     "Address",
     "AuditEntry",
+    "BrandingAsset",
     "Client",
     "GoodsReceipt",
     "GoodsReceiptLine",

@@ -15,6 +15,7 @@ from portal.testing import factories
 NOT_IDS = {
     "filename": "static files are not tenant data",
     "theme": "bundled theme names are not tenant data",
+    "kind": "logo or favicon; the asset id is a query argument: tests/branding/",
     "token": "signed per tenant; tests/accounts/test_password_reset.py",
 }
 

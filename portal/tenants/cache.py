@@ -37,6 +37,7 @@ class TenantSnapshot:
     name: str
     status: str
     default_locale: str
+    timezone: str = "UTC"
     enabled_locales: list[str] = field(default_factory=list)
     theme_settings: dict[str, Any] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
@@ -49,6 +50,7 @@ class TenantSnapshot:
             name=tenant.name,
             status=tenant.status.value,
             default_locale=str(tenant.default_locale),
+            timezone=tenant.timezone or "UTC",
             enabled_locales=list(tenant.enabled_locales or []),
             theme_settings=dict(tenant.theme_settings or {}),
             domains=[d.domain for d in tenant.domains],

@@ -35,6 +35,8 @@ class Tenant(Timestamped, db.Model):
     )
     default_locale = mapped_column(LocaleType, nullable=False, default="en")
     enabled_locales: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en", "de"])
+    # IANA time zone in which the tenant's people read dates and times ("Europe/Berlin").
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     # Placeholder for the white-label settings (logo, colours, texts per language, link);
     # the branding feature gives it a schema of its own.
     theme_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -25,6 +26,15 @@ class TenantError(ValueError):
     """A tenant cannot be created or changed as asked; the message says why."""
 
 
+def valid_timezone(name: str) -> bool:
+    """Tell whether ``name`` is an IANA time zone ("Europe/Amsterdam")."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def normalise_domain(domain: str) -> str:
     return domain.strip().lower().rstrip(".")
 
@@ -37,6 +47,7 @@ def create_tenant(
     default_locale: str = "en",
     enabled_locales: list[str] | None = None,
     theme_settings: dict | None = None,
+    timezone: str = "UTC",
 ) -> Tenant:
     """Create a tenant with its custom domains; the caller commits."""
     slug = slug.strip().lower()
@@ -58,7 +69,10 @@ def create_tenant(
         raise TenantError(
             _l("The default language %(locale)s is not enabled.", locale=default_locale)
         )
+    if not valid_timezone(timezone):
+        raise TenantError(_l("%(zone)s is not a time zone.", zone=timezone))
     tenant = Tenant(
+        timezone=timezone,
         slug=slug,
         name=name.strip(),
         status=TenantStatus.ACTIVE,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.audit.services import record
+from portal.branding.services import effective_colours
+from portal.branding.views import asset_url
 from portal.db import db
 from portal.i18n import SESSION_KEY, enabled_locales
 from portal.web.helpers import safe_next
@@ -18,9 +18,6 @@ from portal.web.navigation import EVERYONE, NavItem, add_nav_item
 bp = Blueprint("web", __name__)
 
 add_nav_item(NavItem("web.dashboard", _l("Dashboard"), EVERYONE, 0, section="web.index"))
-
-_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
-DEFAULT_COLOURS = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}
 
 
 @bp.route("/")
@@ -63,11 +60,7 @@ def set_language():
 def theme_css():
     """Serve the tenant's colours as CSS custom properties (no inline styles under our CSP)."""
     settings = (g.tenant.theme_settings or {}) if g.get("tenant") is not None else {}
-    theme = g.get("theme")
-    colours = {**DEFAULT_COLOURS, **(theme.default_colours if theme else {})}
-    for key, value in (settings.get("colours") or {}).items():
-        if key in colours and isinstance(value, str) and _COLOUR.match(value):
-            colours[key] = value
+    colours = effective_colours(settings, g.get("theme"))
     body = (
         ":root {\n"
         + "".join(f"  --{key.replace('_', '-')}: {value};\n" for key, value in colours.items())
@@ -82,9 +75,14 @@ def theme_css():
 def _branding():
     tenant = g.get("tenant")
     if tenant is None:
-        return {"portal_title": _("Supplier and fulfilment portal"), "logo": None}
+        return {
+            "portal_title": _("Supplier and fulfilment portal"),
+            "logo_url": None,
+            "favicon_url": None,
+        }
     settings = tenant.theme_settings or {}
     return {
         "portal_title": settings.get("title") or tenant.name,
-        "logo": settings.get("logo"),
+        "logo_url": asset_url("logo"),
+        "favicon_url": asset_url("favicon"),
     }

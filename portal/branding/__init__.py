@@ -1,0 +1,1 @@
+"""The tenant's branding: theme, colours, texts per language, logo and favicon, domains."""
