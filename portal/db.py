@@ -110,6 +110,13 @@ def _begin_sqlite(connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def like_pattern(text: str, *, prefix: bool = False) -> str:
+    """Return a LIKE pattern matching ``text`` anywhere (or at the start), with ``%``, ``_``
+    and the escape character itself taken literally; use with ``escape="\\\\"``."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"{escaped}%" if prefix else f"%{escaped}%"
+
+
 class Timestamped:
     """Adds ``created_at`` and ``updated_at``."""
 

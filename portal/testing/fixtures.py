@@ -87,6 +87,17 @@ def postgres_database(base_url: str) -> TestDatabase:
     )
 
 
+def postgres_server_url() -> str:
+    """Return the PostgreSQL server for tests that always need PostgreSQL (row-level
+    security, query plans, concurrent writers), whatever database the suite runs on."""
+    suite = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+    return (
+        os.environ.get("PORTAL_TEST_POSTGRES_URL")
+        or (suite if suite.startswith("postgresql") else "")
+        or "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+
+
 def provision_database(directory) -> TestDatabase:
     """Create an empty database for one application under test."""
     url = os.environ.get("PORTAL_TEST_DATABASE_URL")

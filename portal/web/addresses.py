@@ -28,9 +28,9 @@ from portal.core.addresses.services import (
     update_address,
 )
 from portal.core.errors import DomainError
-from portal.db import db
+from portal.db import db, like_pattern
 from portal.web.access import client_only, get_visible_or_404, visible
-from portal.web.helpers import form_errors_to_fields, like_pattern
+from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 

@@ -16,9 +16,8 @@ from sqlalchemy import func, or_, select
 from portal.core.clients.models import Client
 from portal.core.orders.models import OPEN_STATUSES, Order, OrderLine
 from portal.core.products.models import Product
-from portal.db import db
+from portal.db import db, like_pattern
 from portal.web.access import client_or_staff, is_staff, visible
-from portal.web.helpers import like_pattern
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.orders import client_choices
 from portal.web.pagination import keyset_page, page_args

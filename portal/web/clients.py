@@ -21,9 +21,9 @@ from portal.core.clients.models import Client
 from portal.core.errors import DomainError
 from portal.core.warehouses.models import Warehouse
 from portal.core.warehouses.services import default_warehouse
-from portal.db import db
+from portal.db import db, like_pattern
 from portal.web.access import staff_only
-from portal.web.helpers import form_errors_to_fields, get_or_404, like_pattern
+from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 

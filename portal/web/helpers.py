@@ -46,10 +46,3 @@ def form_errors_to_fields(form, error) -> None:
         field.errors = [*field.errors, message]
     else:
         form.form_errors.append(message)
-
-
-def like_pattern(text: str, *, prefix: bool = False) -> str:
-    """Return a LIKE pattern matching ``text`` anywhere (or at the start), with ``%``, ``_``
-    and the escape character itself taken literally; use with ``escape="\\\\"``."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"{escaped}%" if prefix else f"%{escaped}%"

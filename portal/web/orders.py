@@ -58,11 +58,11 @@ from portal.core.orders.queries import ORDER_LIST_ORDER, ORDER_STATES, OrderFilt
 from portal.core.products.models import Product
 from portal.core.stock.services import stock_by_product
 from portal.core.versioning import check_version
-from portal.db import db
+from portal.db import db, like_pattern
 from portal.notifications import notify_order_shipped
 from portal.web.access import client_or_staff, get_visible_or_404, is_staff, staff_only, visible
 from portal.web.addresses import FIELD_LABELS, AddressFieldsForm, address_book, country_name
-from portal.web.helpers import form_errors_to_fields, like_pattern
+from portal.web.helpers import form_errors_to_fields
 from portal.web.lines import (
     CodeLineForm,
     entry_errors,

@@ -4,8 +4,6 @@ These tests always run on PostgreSQL (PORTAL_TEST_POSTGRES_URL, default the loca
 whatever database the rest of the suite uses, because SQLite has no such wall.
 """
 
-import os
-
 import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import QueuePool
@@ -14,18 +12,11 @@ from portal.db import db
 from portal.tenants.context import TenantRef, tenant_context
 from portal.tenants.rls import POLICY_NAME
 from portal.testing import factories
-from portal.testing.fixtures import APP_ROLE, make_test_app, postgres_database
+from portal.testing.fixtures import APP_ROLE, make_test_app, postgres_database, postgres_server_url
 
 pytestmark = pytest.mark.postgres
 
-SERVER = (
-    os.environ.get("PORTAL_TEST_POSTGRES_URL")
-    or (
-        os.environ.get("PORTAL_TEST_DATABASE_URL", "").startswith("postgresql")
-        and os.environ["PORTAL_TEST_DATABASE_URL"]
-    )
-    or "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+SERVER = postgres_server_url()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ and no plan may scan a large table sequentially.
 """
 
 import json
-import os
 import re
 
 import pytest
@@ -16,18 +15,16 @@ from sqlalchemy.engine import Engine
 from portal.db import db
 from portal.tenants.context import TenantRef
 from portal.testing import factories
-from portal.testing.fixtures import HostClient, make_test_app, postgres_database
+from portal.testing.fixtures import (
+    HostClient,
+    make_test_app,
+    postgres_database,
+    postgres_server_url,
+)
 
 pytestmark = pytest.mark.postgres
 
-SERVER = (
-    os.environ.get("PORTAL_TEST_POSTGRES_URL")
-    or (
-        os.environ.get("PORTAL_TEST_DATABASE_URL", "").startswith("postgresql")
-        and os.environ["PORTAL_TEST_DATABASE_URL"]
-    )
-    or "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+SERVER = postgres_server_url()
 ORDERS = 100_000
 LARGE = 10_000
 PAGES = [

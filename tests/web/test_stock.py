@@ -1,7 +1,6 @@
 """Stock: staff's corrections with a reason, the stock list, and a ledger that stays
 consistent when two workers change the same stock at once."""
 
-import os
 import re
 import threading
 
@@ -18,16 +17,9 @@ from portal.core.warehouses.services import default_warehouse
 from portal.db import db
 from portal.tenants.context import TenantRef, tenant_context
 from portal.testing import factories, fixtures
-from portal.testing.fixtures import make_test_app, postgres_database
+from portal.testing.fixtures import make_test_app, postgres_database, postgres_server_url
 
-POSTGRES_SERVER = (
-    os.environ.get("PORTAL_TEST_POSTGRES_URL")
-    or (
-        os.environ.get("PORTAL_TEST_DATABASE_URL", "").startswith("postgresql")
-        and os.environ["PORTAL_TEST_DATABASE_URL"]
-    )
-    or "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_SERVER = postgres_server_url()
 
 
 def text_of(response) -> str:

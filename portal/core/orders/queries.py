@@ -20,7 +20,7 @@ from portal.core.orders.models import (
     ShipmentLine,
 )
 from portal.core.products.models import Product
-from portal.core.products.queries import like_pattern
+from portal.db import like_pattern
 
 CLOSED_STATUSES = (OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 #: The "open / closed" filter of order lists; drafts are neither (filter them by status).

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, or_, select
 
 from portal.core.products.models import Product, ProductImage
 from portal.core.stock.models import StockLevel
+from portal.db import like_pattern
 
 
 class StockFilter(enum.StrEnum):
@@ -32,12 +33,6 @@ class ProductFilter:
     q: str = ""
     client_id: uuid.UUID | None = None
     stock: StockFilter | None = None
-
-
-def like_pattern(text: str) -> str:
-    """Return a LIKE pattern matching ``text`` anywhere, with its wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def _level_total(expression):
