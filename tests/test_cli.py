@@ -21,7 +21,7 @@ from portal.demo import DEMO_PASSWORD, DEMO_TENANTS
 from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant
 from portal.testing.factories import unique_slug
-from portal.testing.fixtures import HostClient, free_port, make_test_app, provision_database
+from portal.testing.fixtures import HostClient, free_port, provision_database, separate_app
 
 PORTAL = str(Path(sys.executable).with_name("portal"))
 STRONG_PASSWORD = "a long command line passphrase"
@@ -293,13 +293,9 @@ def test_a_supplier_users_company_defaults_to_the_mail_domain(app, cli, tenant):
 def fresh_app(tmp_path, smtp_server):
     """An application on an empty, migrated database of its own (no savepoint around it)."""
     database = provision_database(tmp_path)
-    application = make_test_app(database, smtp_server.port)
-    application.test_client_class = HostClient
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(database, smtp_server.port) as application:
+        application.test_client_class = HostClient
+        yield application
 
 
 def test_demo_seeds_two_tenants_whose_users_can_log_in(fresh_app):

@@ -11,7 +11,7 @@ from portal.db import db
 from portal.outbox.services import deliver_due
 from portal.tenants.context import TenantRef, tenant_context
 from portal.testing import factories
-from portal.testing.fixtures import HostClient, make_test_app, provision_database, tenant_host
+from portal.testing.fixtures import HostClient, provision_database, separate_app, tenant_host
 
 SAFE_REFERRER_POLICIES = {
     "no-referrer",
@@ -239,18 +239,16 @@ def test_a_forged_forwarded_host_does_not_reach_the_reset_link(
 def proxied_app(tmp_path_factory, smtp_server):
     """An application behind one trusted proxy, on its own database, with one tenant."""
     database = provision_database(tmp_path_factory.mktemp("proxied"))
-    application = make_test_app(database, smtp_server.port, ENVIRON={"PORTAL_PROXY_COUNT": "1"})
-    with application.app_context():
-        tenant = factories.make_tenant()
-        ref = TenantRef(id=tenant.id, slug=tenant.slug)
-        db.session.commit()
-    application.test_client_class = HostClient
-    application.extensions["test_tenant"] = ref
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(
+        database, smtp_server.port, ENVIRON={"PORTAL_PROXY_COUNT": "1"}
+    ) as application:
+        with application.app_context():
+            tenant = factories.make_tenant()
+            ref = TenantRef(id=tenant.id, slug=tenant.slug)
+            db.session.commit()
+        application.test_client_class = HostClient
+        application.extensions["test_tenant"] = ref
+        yield application
 
 
 def proxied_client(application, host: str) -> HostClient:

@@ -107,6 +107,32 @@ def provision_database(directory) -> TestDatabase:
     return TestDatabase(f"sqlite:///{path}", None, lambda: path.unlink(missing_ok=True))
 
 
+def close_app(application: Flask) -> None:
+    """End the application's sessions and close its connection pool."""
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@contextmanager
+def separate_app(database: TestDatabase, mail_port: int, **config) -> Iterator[Flask]:
+    """Run a block with an application of its own on ``database``, dropped afterwards.
+
+    For tests that need real commits, other settings, or PostgreSQL whatever the suite runs
+    on; the ``db_session`` fixture is not used with it.
+    """
+    try:
+        application = make_test_app(database, mail_port, **config)
+    except BaseException:
+        database.drop()
+        raise
+    try:
+        yield application
+    finally:
+        close_app(application)
+        database.drop()
+
+
 def make_test_app(database: TestDatabase, mail_port: int, **config) -> Flask:
     """Build an application for tests on ``database`` and migrate it to the newest schema."""
     from flask_migrate import upgrade
@@ -188,12 +214,8 @@ def mailbox(smtp_server: Mailbox) -> Mailbox:
 def app(tmp_path_factory, smtp_server) -> Iterator[Flask]:
     """The application under test, on a freshly migrated throwaway database."""
     database = provision_database(tmp_path_factory.mktemp("db"))
-    application = make_test_app(database, smtp_server.port)
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(database, smtp_server.port) as application:
+        yield application
 
 
 @pytest.fixture

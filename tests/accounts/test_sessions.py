@@ -10,7 +10,7 @@ from portal.accounts.models import User, UserSession
 from portal.audit.models import AuditEntry
 from portal.db import db, utcnow
 from portal.testing import factories
-from portal.testing.fixtures import HostClient, make_test_app, provision_database, tenant_host
+from portal.testing.fixtures import HostClient, provision_database, separate_app, tenant_host
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -336,19 +336,17 @@ def test_a_session_cookie_of_one_tenant_is_worthless_on_another(
 def production_app(tmp_path_factory, smtp_server):
     """An application configured for production, on its own database, with one user."""
     database = provision_database(tmp_path_factory.mktemp("production"))
-    application = make_test_app(database, smtp_server.port, ENVIRON={"PORTAL_ENV": "production"})
-    with application.app_context():
-        tenant = factories.make_tenant()
-        user = factories.make_user(tenant)
-        login = (tenant_host(tenant), user.email)
-        db.session.commit()
-    application.extensions["test_login"] = login
-    application.test_client_class = HostClient
-    yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(
+        database, smtp_server.port, ENVIRON={"PORTAL_ENV": "production"}
+    ) as application:
+        with application.app_context():
+            tenant = factories.make_tenant()
+            user = factories.make_user(tenant)
+            login = (tenant_host(tenant), user.email)
+            db.session.commit()
+        application.extensions["test_login"] = login
+        application.test_client_class = HostClient
+        yield application
 
 
 def test_the_session_cookie_is_secure_in_production(production_app):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from portal.db import db
 from portal.tenants.models import Tenant, TenantStatus
-from portal.testing.fixtures import HostClient, make_test_app, provision_database
+from portal.testing.fixtures import HostClient, close_app, make_test_app, provision_database
 
 REDIS_URL = os.environ.get("PORTAL_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -51,9 +51,7 @@ def two_processes(tmp_path, smtp_server):
     ]
     yield apps
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
     shared_redis.flushdb()
     shared_redis.close()
     database.drop()

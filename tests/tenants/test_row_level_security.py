@@ -12,7 +12,7 @@ from portal.db import db
 from portal.tenants.context import TenantRef, tenant_context
 from portal.tenants.rls import POLICY_NAME
 from portal.testing import factories
-from portal.testing.fixtures import APP_ROLE, make_test_app, postgres_database, postgres_server_url
+from portal.testing.fixtures import APP_ROLE, postgres_database, postgres_server_url, separate_app
 
 pytestmark = pytest.mark.postgres
 
@@ -22,20 +22,16 @@ SERVER = postgres_server_url()
 @pytest.fixture(scope="module")
 def pg():
     database = postgres_database(SERVER)
-    app = make_test_app(database, mail_port=1)
-    with app.app_context():
-        tenants = []
-        for _ in range(2):
-            tenant = factories.make_tenant()
-            factories.make_user(tenant)
-            factories.make_user(tenant)
-            tenants.append(TenantRef(id=tenant.id, slug=tenant.slug))
-        db.session.commit()
-    yield app, database, tenants
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(database, mail_port=1) as app:
+        with app.app_context():
+            tenants = []
+            for _ in range(2):
+                tenant = factories.make_tenant()
+                factories.make_user(tenant)
+                factories.make_user(tenant)
+                tenants.append(TenantRef(id=tenant.id, slug=tenant.slug))
+            db.session.commit()
+        yield app, database, tenants
 
 
 def _tenant_tables(app):

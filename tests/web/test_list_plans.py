@@ -17,9 +17,9 @@ from portal.tenants.context import TenantRef
 from portal.testing import factories
 from portal.testing.fixtures import (
     HostClient,
-    make_test_app,
     postgres_database,
     postgres_server_url,
+    separate_app,
 )
 
 pytestmark = pytest.mark.postgres
@@ -42,48 +42,44 @@ PAGES = [
 @pytest.fixture(scope="module")
 def big():
     database = postgres_database(SERVER)
-    app = make_test_app(database, mail_port=1)
-    with app.app_context():
-        tenant = factories.make_tenant()
-        other = factories.make_tenant()
-        client = factories.make_client(tenant)
-        product = factories.make_product(tenant, client, stock=5)
-        staff = factories.make_user(tenant, "admin")
-        client_user = factories.make_user(tenant, "client", client=client)
-        refs = {
-            "tenant": TenantRef(tenant.id, tenant.slug),
-            "other": TenantRef(other.id, other.slug),
-            "client": client.id,
-            "product": product.id,
-            "users": (staff.email, client_user.email),
-        }
-        db.session.commit()
-    owner = create_engine(database.admin_url)
-    with owner.begin() as conn:
-        for tenant_id in (refs["tenant"].id, refs["other"].id):
-            client_id = refs["client"]
-            if tenant_id != refs["tenant"].id:
-                client_id = conn.scalar(
-                    text(
-                        "INSERT INTO clients (tenant_id, id, name, portal_access,"
-                        " product_management, created_at, updated_at) VALUES (:t,"
-                        " gen_random_uuid(), 'Other', true, false, now(), now()) RETURNING id"
-                    ),
-                    {"t": tenant_id},
+    with separate_app(database, mail_port=1) as app:
+        with app.app_context():
+            tenant = factories.make_tenant()
+            other = factories.make_tenant()
+            client = factories.make_client(tenant)
+            product = factories.make_product(tenant, client, stock=5)
+            staff = factories.make_user(tenant, "admin")
+            client_user = factories.make_user(tenant, "client", client=client)
+            refs = {
+                "tenant": TenantRef(tenant.id, tenant.slug),
+                "other": TenantRef(other.id, other.slug),
+                "client": client.id,
+                "product": product.id,
+                "users": (staff.email, client_user.email),
+            }
+            db.session.commit()
+        owner = create_engine(database.admin_url)
+        with owner.begin() as conn:
+            for tenant_id in (refs["tenant"].id, refs["other"].id):
+                client_id = refs["client"]
+                if tenant_id != refs["tenant"].id:
+                    client_id = conn.scalar(
+                        text(
+                            "INSERT INTO clients (tenant_id, id, name, portal_access,"
+                            " product_management, created_at, updated_at) VALUES (:t,"
+                            " gen_random_uuid(), 'Other', true, false, now(), now()) RETURNING id"
+                        ),
+                        {"t": tenant_id},
+                    )
+                _fill(
+                    conn,
+                    tenant_id,
+                    client_id,
+                    refs["product"] if tenant_id == refs["tenant"].id else None,
                 )
-            _fill(
-                conn,
-                tenant_id,
-                client_id,
-                refs["product"] if tenant_id == refs["tenant"].id else None,
-            )
-        conn.execute(text("ANALYZE"))
-    owner.dispose()
-    yield app, refs
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+            conn.execute(text("ANALYZE"))
+        owner.dispose()
+        yield app, refs
 
 
 def _fill(conn, tenant_id, client_id, product_id):

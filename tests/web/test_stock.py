@@ -17,7 +17,7 @@ from portal.core.warehouses.services import default_warehouse
 from portal.db import db
 from portal.tenants.context import TenantRef, tenant_context
 from portal.testing import factories, fixtures
-from portal.testing.fixtures import make_test_app, postgres_database, postgres_server_url
+from portal.testing.fixtures import postgres_database, postgres_server_url, separate_app
 
 POSTGRES_SERVER = postgres_server_url()
 
@@ -265,19 +265,19 @@ def ledger_app(request, tmp_path):
         database = postgres_database(POSTGRES_SERVER)
     else:
         database = _sqlite_database(tmp_path)
-    app = make_test_app(database, mail_port=1)
-    with app.app_context():
-        tenant = factories.make_tenant()
-        client = factories.make_client(tenant)
-        product = factories.make_product(tenant, client, code="RACE", stock=10)
-        with tenant_context(tenant):
-            setup = (TenantRef(id=tenant.id, slug=tenant.slug), product.id, default_warehouse().id)
-            db.session.commit()
-    yield app, setup
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    database.drop()
+    with separate_app(database, mail_port=1) as app:
+        with app.app_context():
+            tenant = factories.make_tenant()
+            client = factories.make_client(tenant)
+            product = factories.make_product(tenant, client, code="RACE", stock=10)
+            with tenant_context(tenant):
+                setup = (
+                    TenantRef(id=tenant.id, slug=tenant.slug),
+                    product.id,
+                    default_warehouse().id,
+                )
+                db.session.commit()
+        yield app, setup
 
 
 def test_concurrent_changes_keep_the_level_and_the_ledger_consistent(ledger_app):
