@@ -23,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_settings(app, config)
     configure_proxy(app)
     configure_database(app)
+    configure_plugins(app)
     configure_languages(app)
     configure_tenancy(app)
     configure_themes(app)
@@ -63,6 +64,12 @@ def configure_database(app: Flask) -> None:
     Migrate(app, db, directory=str(Path(__file__).parent / "migrations"))
 
 
+def configure_plugins(app: Flask) -> None:
+    from portal.plugins import host
+
+    host.init_app(app)
+
+
 def configure_languages(app: Flask) -> None:
     from portal import i18n
 
@@ -99,6 +106,7 @@ BLUEPRINT_MODULES = (
     "portal.themes",
     "portal.accounts.views",
     "portal.admin.views",
+    "portal.admin.plugins",
     "portal.branding.views",
     "portal.web.products",
     "portal.web.stock",
@@ -107,6 +115,10 @@ BLUEPRINT_MODULES = (
     "portal.web.shipments",
     "portal.web.backorders",
     "portal.web.purchase_orders",
+    "portal.web.ordering",
+    "portal.web.suppliers",
+    "portal.web.catalogue",
+    "portal.web.supplier_portal",
     "portal.web.returns",
     "portal.web.addresses",
     "portal.web.clients",

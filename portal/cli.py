@@ -223,6 +223,46 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     _serve(app, host, port, 8)
 
 
+@click.group("plugins", help="Show the installed plugins.")
+def plugins_group() -> None:
+    pass
+
+
+@plugins_group.command("list")
+@click.option(
+    "--tenant", "slug", default=None, help="Also show whether each plugin is enabled for it."
+)
+@with_appcontext
+def plugins_list(slug: str | None) -> None:
+    """List the loaded plugins and what they offer; plugins that failed go to stderr."""
+    from portal.plugins.host import current_host
+    from portal.tenants.context import tenant_context
+
+    host = current_host()
+    enabled: set[str] | None = None
+    if slug is not None:
+        tenant = _tenant_by_slug(slug)
+        with tenant_context(tenant):
+            enabled = host.enabled_names()
+    if not host.plugins:
+        click.echo("No plugins are loaded.")
+    for name, info in sorted(host.plugins.items()):
+        package = f"{info.distribution} {info.version}".strip() or "-"
+        offers = []
+        if info.integrations:
+            offers.append("integrations: " + ", ".join(cls.key for cls in info.integrations))
+        if info.rule_sets:
+            offers.append("rule sets: " + ", ".join(cls.key for cls in info.rule_sets))
+        line = f"{name:<20} {package:<20} {'; '.join(offers) or 'offers nothing'}"
+        if enabled is not None:
+            line += "  [" + ("enabled" if name in enabled else "disabled") + "]"
+        elif info.default_enabled:
+            line += "  [enabled by default]"
+        click.echo(line)
+    for name, reason in sorted(host.failures.items()):
+        click.echo(f"failed: {name}: {reason}", err=True)
+
+
 def register_commands(app: Flask) -> None:
-    for command in (tenant_group, user_group, serve, demo):
+    for command in (tenant_group, user_group, plugins_group, serve, demo):
         app.cli.add_command(command)

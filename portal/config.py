@@ -115,6 +115,8 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
     return {
         "PORTAL_ENV": environment,
         "SECRET_KEY": _secret_key(env, instance_path),
+        # Encrypts plugin secrets at rest; the secret key when unset.
+        "ENCRYPTION_KEY": env.get(PREFIX + "ENCRYPTION_KEY") or None,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "PORTAL_DATABASE_ADMIN_URL": _database_url(env, "DATABASE_ADMIN_URL", None),
         "PORTAL_BASE_DOMAIN": base_domain,

@@ -10,6 +10,7 @@ from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
 from portal.db import db
 from portal.demo_data import seed_tenant_data
+from portal.demo_suppliers import seed_supplier_data
 from portal.i18n import shipped_locales
 from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant
@@ -103,5 +104,15 @@ def seed_demo() -> bool:
                     supplier=supplier if role == Role.SUPPLIER else None,
                 )
             seed_tenant_data(slug, client, users[Role.STAFF].id, users[Role.CLIENT].id)
+            seed_supplier_data(
+                slug,
+                client,
+                supplier,
+                {
+                    "client": users[Role.CLIENT],
+                    "supplier": users[Role.SUPPLIER],
+                    "staff": users[Role.STAFF],
+                },
+            )
             db.session.commit()
     return True

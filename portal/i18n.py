@@ -74,7 +74,10 @@ def money(amount, currency) -> str:
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
+    # Plugins' catalogs first: where both translate a string, the portal's own wins.
+    plugins = app.extensions.get("portal.plugins")
+    directories = [*(plugins.translation_directories() if plugins else []), str(TRANSLATIONS)]
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(directories))
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.filters.update(money=money, number=format_decimal, date=format_date)
     app.jinja_env.globals.update(

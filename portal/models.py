@@ -9,24 +9,41 @@ from portal.core.numbering import NumberSequence
 from portal.core.orders.models import Order, OrderLine, Shipment, ShipmentLine
 from portal.core.products.models import Product, ProductImage
 from portal.core.purchasing.models import (
+    DispatchNotice,
+    DispatchNoticeLine,
     GoodsReceipt,
     GoodsReceiptLine,
     PurchaseOrder,
+    PurchaseOrderDocument,
     PurchaseOrderLine,
 )
 from portal.core.returns.models import Return, ReturnLine, ReturnStatusChange
 from portal.core.stock.models import StockLevel, StockMovement
-from portal.core.suppliers.models import Supplier
+from portal.core.suppliers.models import (
+    CartLine,
+    CatalogueItem,
+    CatalogueMatch,
+    Supplier,
+    SupplierClient,
+    SupplierEventReceipt,
+    SupplierRuleSet,
+)
 from portal.core.warehouses.models import Warehouse
 from portal.jobs.models import Job
 from portal.outbox.models import OutboxMessage
+from portal.plugins.models import PluginActivation
 from portal.tenants.models import Tenant, TenantDomain
 
 __all__ = [
     "Address",
     "AuditEntry",
     "BrandingAsset",
+    "CartLine",
+    "CatalogueItem",
+    "CatalogueMatch",
     "Client",
+    "DispatchNotice",
+    "DispatchNoticeLine",
     "GoodsReceipt",
     "GoodsReceiptLine",
     "Job",
@@ -35,9 +52,11 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboxMessage",
+    "PluginActivation",
     "Product",
     "ProductImage",
     "PurchaseOrder",
+    "PurchaseOrderDocument",
     "PurchaseOrderLine",
     "Return",
     "ReturnLine",
@@ -48,6 +67,9 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "Supplier",
+    "SupplierClient",
+    "SupplierEventReceipt",
+    "SupplierRuleSet",
     "Tenant",
     "TenantDomain",
     "User",

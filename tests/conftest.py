@@ -1,1 +1,1 @@
-pytest_plugins = ["portal.testing.fixtures"]
+pytest_plugins = ["portal.testing.fixtures", "portal.testing.suppliers"]

@@ -305,6 +305,19 @@ def test_demo_seeds_two_tenants_whose_users_can_log_in(fresh_app):
     result = runner.invoke(args=["demo", "--no-serve"])
 
     assert result.exit_code == 0, result.output
+    # Purchase orders to suppliers in every state, for the supplier's demo login to answer.
+    from portal.core.purchasing.models import PurchaseOrder, PurchaseOrderStatus
+
+    with fresh_app.app_context():
+        tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "acme"))
+        with tenant_context(tenant):
+            states = set(
+                db.session.scalars(
+                    select(PurchaseOrder.status).where(PurchaseOrder.supplier_id.is_not(None))
+                )
+            )
+        db.session.rollback()
+    assert states == set(PurchaseOrderStatus)
     assert "Demo data created." in result.output
     for slug, name in DEMO_TENANTS:
         assert f"http://{slug}.localhost:8000/" in result.output

@@ -31,6 +31,12 @@ BASE_DELAY = timedelta(seconds=30)
 MAX_DELAY = timedelta(hours=6)
 
 Handler = Callable[[dict[str, Any], str], None]
+
+
+class GiveUp(Exception):
+    """Raised by a handler when retrying is useless: the row fails at once, for staff to see."""
+
+
 _handlers: dict[str, Handler] = {}
 
 
@@ -106,11 +112,17 @@ def deliver_due(limit: int = 50) -> int:
                     message.attempts,
                     error,
                 )
+                # What the handler recorded about the failure is committed with the row.
                 message.last_error = f"{type(error).__name__}: {error}"[:2000]
-                if message.attempts >= MAX_ATTEMPTS:
+                if isinstance(error, GiveUp) or message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxStatus.FAILED
                 else:
-                    message.next_attempt_at = utcnow() + retry_delay(message.attempts)
+                    delay = retry_delay(message.attempts)
+                    # A handler may know the earliest sensible moment (Retry-After).
+                    retry_after = getattr(error, "retry_after", None)
+                    if retry_after:
+                        delay = max(delay, timedelta(seconds=float(retry_after)))
+                    message.next_attempt_at = utcnow() + delay
             else:
                 message.status = OutboxStatus.SENT
                 message.sent_at = utcnow()

@@ -33,6 +33,31 @@ def link(endpoint: str, **values) -> str | None:
         return None
 
 
+def _supplier_counts() -> dict[str, int]:
+    """How many of the supplier's purchase orders wait for its answer, and for dispatch."""
+    from sqlalchemy import func, select
+
+    from portal.core.purchasing.models import PurchaseOrder
+    from portal.core.purchasing.models import PurchaseOrderStatus as Status
+    from portal.db import db
+
+    groups = {
+        "to_answer": (Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED),
+        "to_dispatch": (Status.CONFIRMED, Status.IN_PRODUCTION),
+    }
+    rows = dict(
+        db.session.execute(
+            select(PurchaseOrder.status, func.count())
+            .where(
+                PurchaseOrder.supplier_id == current_user.supplier_id,
+                PurchaseOrder.sent_at.is_not(None),
+            )
+            .group_by(PurchaseOrder.status)
+        ).all()
+    )
+    return {name: sum(rows.get(s, 0) for s in states) for name, states in groups.items()}
+
+
 def dashboard_context() -> dict:
     """Return what web/dashboard.html needs for the current user.
 
@@ -48,6 +73,6 @@ def dashboard_context() -> dict:
             return {**context, "view": "no_access"}
         view, client_id = "client", client.id
     else:
-        return {**context, "view": "supplier"}
+        return {**context, "view": "supplier", "supplier_counts": _supplier_counts()}
     start, end = today_in_utc()
     return {**context, "view": view, "figures": dashboard_figures(client_id, start, end)}

@@ -7,6 +7,7 @@ PurchaseOrder model is what the tenant later sends to suppliers.
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -34,8 +35,10 @@ from portal.core.errors import DomainError
 from portal.core.products.models import Product
 from portal.core.purchasing import services
 from portal.core.purchasing.models import (
+    DispatchNotice,
     GoodsReceipt,
     PurchaseOrder,
+    PurchaseOrderDocument,
     PurchaseOrderLine,
     PurchaseOrderStatus,
 )
@@ -85,16 +88,56 @@ STATUS_LABELS = {
 # What each audit action of a purchase order means, for its history.
 HISTORY_LABELS = {
     "purchase_order.created": _l("Created"),
+    "purchase_order.cart_added": _l("Items added from the cart"),
     "purchase_order.booked": _l("Booked"),
     "purchase_order.changed": _l("Lines, date or reference changed"),
     "purchase_order.cancelled": _l("Cancelled"),
     "purchase_order.received": _l("Goods received"),
+    "purchase_order.sent": _l("Sent to the supplier"),
+    "purchase_order.transferred": _l("The supplier has it"),
+    "purchase_order.transfer_failed": _l("Transfer failed"),
+    "purchase_order.transfer_retried": _l("Transfer tried again"),
+    "purchase_order.acknowledged": _l("Acknowledged by the supplier"),
+    "purchase_order.confirmed": _l("Confirmed"),
+    "purchase_order.confirmed_with_changes": _l("Confirmed with changes"),
+    "purchase_order.changes_proposed": _l("Changes proposed by the supplier"),
+    "purchase_order.changes_accepted": _l("Changes accepted"),
+    "purchase_order.changes_refused": _l("Changes not accepted"),
+    "purchase_order.rejected": _l("Rejected by the supplier"),
+    "purchase_order.supplier_reference": _l("Supplier's order number or situation changed"),
+    "purchase_order.in_production": _l("In production"),
+    "purchase_order.dispatched": _l("Dispatched"),
+    "purchase_order.document_added": _l("Document added"),
 }
 CHANGED_FIELDS = {
     "lines": _l("Lines"),
     "expected_date": _l("Expected delivery date"),
     "reference": _l("Reference"),
+    "supplier_order_number": _l("Supplier's order number"),
+    "supplier_situation": _l("Situation"),
+    "contact_name": _l("Contact person"),
+    "contact_phone": _l("Contact phone"),
+    "contact_email": _l("Contact e-mail"),
+    "delivery_instructions": _l("Delivery instructions"),
+    "delivery_method": _l("Delivery method"),
 }
+LINE_CHANGE = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
+LINE_FIELDS = {
+    "quantity": _l("quantity"),
+    "unit_price": _l("price"),
+    "delivery_date": _l("delivery date"),
+}
+
+
+def change_label(key: str) -> str:
+    """Name a changed field of the audit log in words: "Line 2: price"."""
+    match = LINE_CHANGE.match(key)
+    if match:
+        field = LINE_FIELDS.get(match.group(2), match.group(2))
+        return _("Line %(row)s: %(field)s", row=match.group(1), field=field)
+    return str(CHANGED_FIELDS.get(key, key))
+
+
 DATALIST_LIMIT = 1000
 
 
@@ -274,9 +317,12 @@ def detail(purchase_order_id: uuid.UUID):
         if people
         else {}
     )
+    supplier_side = _supplier_side(po) if po.supplier_id is not None else {}
     return render_template(
         "purchase_orders/detail.html",
         po=po,
+        change_label=change_label,
+        **supplier_side,
         lines_by_id={line.id: line for line in po.lines},
         receipts=receipts,
         history=history,
@@ -291,6 +337,57 @@ def detail(purchase_order_id: uuid.UUID):
     )
 
 
+def _supplier_side(po: PurchaseOrder) -> dict:
+    """What the page shows of an order to a supplier: its answers, notices and documents."""
+    from portal.core.purchasing import codes, ordering, responses
+    from portal.core.purchasing.rules import customer_number
+    from portal.web.ordering import DELIVERY_METHOD_LABELS, ReasonForm, transfer_messages
+
+    notices = db.session.scalars(
+        select(DispatchNotice)
+        .where(DispatchNotice.purchase_order_id == po.id)
+        .order_by(DispatchNotice.created_at, DispatchNotice.id)
+        .options(selectinload(DispatchNotice.lines))
+    ).all()
+    documents = db.session.execute(
+        select(
+            PurchaseOrderDocument.id,
+            PurchaseOrderDocument.filename,
+            PurchaseOrderDocument.description,
+            PurchaseOrderDocument.size,
+            PurchaseOrderDocument.uploaded_at,
+        )
+        .where(PurchaseOrderDocument.purchase_order_id == po.id)
+        .order_by(PurchaseOrderDocument.uploaded_at)
+    ).all()
+    if po.status in (PurchaseOrderStatus.SENT,):
+        waiting = _("Waiting for the transfer to the supplier.")
+    elif po.status in (PurchaseOrderStatus.TRANSFERRED, PurchaseOrderStatus.ACKNOWLEDGED):
+        waiting = _("The supplier has the order; waiting for its confirmation.")
+    elif po.status == PurchaseOrderStatus.CHANGES_PROPOSED:
+        waiting = _("The supplier proposes changes: waiting for your answer.")
+    else:
+        waiting = ""
+    return {
+        "supplier_order": True,
+        "customer_number": customer_number(po),
+        "response_code": codes.ubl_response_code(po),
+        "waiting": waiting,
+        "notices": notices,
+        "documents": documents,
+        "delivery_method_label": DELIVERY_METHOD_LABELS.get(po.delivery_method, po.delivery_method),
+        "version_form": VersionForm(data={"version": po.version}),
+        "refuse_form": ReasonForm(data={"version": po.version}),
+        "in_draft": po.status in ordering.DRAFT_STATES,
+        "transfers": transfer_messages(po) if is_staff() else [],
+        "can_retry_transfer": is_staff()
+        and po.status == PurchaseOrderStatus.SENT
+        and any(m.status.value == "failed" for m in transfer_messages(po)),
+        "has_changes": any(line.changed_fields for line in po.lines),
+        "announced": responses.dispatched_units(po),
+    }
+
+
 # --- change and cancel -----------------------------------------------------------------
 
 
@@ -298,6 +395,8 @@ def detail(purchase_order_id: uuid.UUID):
 @client_or_staff
 def edit(purchase_order_id: uuid.UUID):
     po = _load(purchase_order_id)
+    if po.supplier_id is not None:
+        return redirect(url_for("ordering.order_data", purchase_order_id=po.id))
     if not services.can_change(po):
         flash(str(services.CHANGE_REFUSED), "error")
         return redirect(url_for("purchase_orders.detail", purchase_order_id=po.id))
@@ -359,9 +458,14 @@ def cancel(purchase_order_id: uuid.UUID):
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)
+    was_sent = po.sent_at is not None
     try:
         services.cancel_purchase_order(po, _version(form))
         db.session.flush()
+        if was_sent and po.supplier_id is not None:
+            from portal import purchase_notifications
+
+            purchase_notifications.notify_supplier_of_cancellation(po)
     except StaleDataError:
         db.session.rollback()
         flash(str(STALE_MESSAGE), "error")

@@ -111,11 +111,28 @@ def test_a_client_without_portal_access_is_told_so(login_as, world, tenant, in_t
     assert "Alpha-LOW" not in page
 
 
-def test_suppliers_see_an_honest_placeholder(login_as, create_user, world, tenant):
-    page = text_of(login_as(create_user(tenant, "supplier"), tenant).get("/dashboard"))
-    assert "will appear here" in page
-    assert "not available yet" in page
+def test_suppliers_see_what_waits_for_them(
+    login_as, create_user, tenant, in_tenant, supplier_world
+):
+    from portal.core.purchasing import ordering
+    from portal.core.suppliers.models import Supplier
+    from portal.testing.suppliers import act, draft, sent
+
+    world = supplier_world
+    sent(in_tenant, world)  # waits for an answer
+    act(in_tenant, world, draft(in_tenant, world), ordering.book)  # not released: not counted
+    with in_tenant(tenant) as session:
+        supplier = session.get(Supplier, (tenant.id, world.supplier_id))
+    page = text_of(
+        login_as(create_user(tenant, "supplier", supplier=supplier), tenant).get("/dashboard")
+    )
+    assert "1 purchase order waits for your answer." in page
+    assert "0 confirmed purchase orders are still to be dispatched." in page
+    assert "/supplier/" in page
     assert "Open orders" not in page
+    # Another supplier of the tenant sees none of it.
+    page = text_of(login_as(create_user(tenant, "supplier"), tenant).get("/dashboard"))
+    assert "0 purchase orders wait for your answer." in page
 
 
 def test_the_dashboard_is_translated(login_as, world, tenant):

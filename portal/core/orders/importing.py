@@ -85,8 +85,13 @@ class ImportRefused(DomainError):
         self.errors = errors or []
 
 
-def _normalise_header(value) -> str:
+def normalise_header(value) -> str:
+    """Return a header cell as compared with the known names: lower case, no spaces,
+    dashes or underscores."""
     return re.sub(r"[\s_\-]+", "", str(value or "")).strip().lower()
+
+
+_normalise_header = normalise_header
 
 
 def check_workbook(data: bytes) -> None:
@@ -128,7 +133,8 @@ def _has_dtd(archive: zipfile.ZipFile, entry: zipfile.ZipInfo) -> bool:
         return bool(_DTD.search(handle.read(8192)))
 
 
-def _quantity(value) -> int | None:
+def positive_whole_number(value) -> int | None:
+    """Return a cell's value as a whole number above zero, or None when it is not one."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -142,12 +148,33 @@ def _quantity(value) -> int | None:
     return int(number)
 
 
-def _cell_text(value) -> str:
+_quantity = positive_whole_number
+
+
+def cell_text(value) -> str:
+    """Return a cell's value as stripped text (a whole float without its ".0")."""
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+_cell_text = cell_text
+
+
+def open_workbook(data: bytes):
+    """Check ``data`` with :func:`check_workbook` and open it read-only with defusedxml;
+    the caller closes the workbook."""
+    from openpyxl import load_workbook
+    from openpyxl.xml import DEFUSEDXML
+
+    check_workbook(data)
+    assert DEFUSEDXML, "openpyxl must parse with defusedxml"
+    try:
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception:
+        raise ImportRefused(_l("The Excel file cannot be read.")) from None
 
 
 def parse_order_workbook(
@@ -157,15 +184,7 @@ def parse_order_workbook(
     progress: Callable[[int, int], None] | None = None,
 ) -> ParsedOrder:
     """Read an order from an .xlsx file and check every row; raise ImportRefused on errors."""
-    from openpyxl import load_workbook
-    from openpyxl.xml import DEFUSEDXML
-
-    check_workbook(data)
-    assert DEFUSEDXML, "openpyxl must parse with defusedxml"
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:
-        raise ImportRefused(_l("The Excel file cannot be read.")) from None
+    workbook = open_workbook(data)
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -184,20 +203,32 @@ def parse_order_workbook(
     return _check_rows(raw, columns, client_id, progress)
 
 
-def _find_header(rows):
+def find_header(rows, headers: dict[str, set[str]], required, missing) -> tuple[int, dict]:
+    """Find the header row among the first rows of ``rows`` (an iterator, left after it).
+
+    Return its number and ``{column: index}`` for the ``headers`` it names; the row must name
+    every ``required`` column. Raise :class:`ImportRefused` with ``missing`` if none does.
+    """
     for number, values in enumerate(rows, start=1):
         found = {}
         for index, value in enumerate(values):
-            key = _normalise_header(value)
-            for column, names in HEADERS.items():
+            key = normalise_header(value)
+            for column, names in headers.items():
                 if key in names and column not in found:
                     found[column] = index
-        if "code" in found and "quantity" in found:
+        if all(column in found for column in required):
             return number, found
         if number >= HEADER_SEARCH_ROWS:
             break
-    raise ImportRefused(
-        _l('No header row with the columns "product code" and "quantity" was found.')
+    raise ImportRefused(missing)
+
+
+def _find_header(rows):
+    return find_header(
+        rows,
+        HEADERS,
+        ("code", "quantity"),
+        _l('No header row with the columns "product code" and "quantity" was found.'),
     )
 
 

@@ -30,6 +30,7 @@ from portal.core.stock import services as stock
 from portal.core.versioning import check_version
 from portal.core.warehouses.services import default_warehouse
 from portal.db import db, utcnow
+from portal.plugins.events import order_changed
 
 MAX_LINES = 10_000
 
@@ -76,6 +77,7 @@ def _allow(order: Order, action: str) -> None:
 def _set_status(order: Order, status: OrderStatus, action: str, **details) -> None:
     old = order.status
     order.status = status
+    order_changed(order, action, old.value, status.value)
     record(f"order.{action}", order, changes={"status": [old.value, status.value]}, details=details)
 
 

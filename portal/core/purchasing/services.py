@@ -28,6 +28,7 @@ from portal.core.stock.services import record_movement
 from portal.core.versioning import check_version
 from portal.core.warehouses.services import purchase_order_warehouse
 from portal.db import db, utcnow
+from portal.plugins.events import purchase_order_changed
 
 # DOMAIN.md: cancelled from draft, booked, sent, transferred, acknowledged.
 CANCELLABLE = (Status.DRAFT, Status.BOOKED, Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED)
@@ -57,6 +58,7 @@ RECEIVE_REFUSED = _l("Goods cannot be received for this purchase order.")
 def _set_status(po: PurchaseOrder, status: Status, action: str, **details) -> None:
     old = po.status
     po.status = status
+    purchase_order_changed(po, action, old.value, status.value)
     record(
         f"purchase_order.{action}",
         po,
