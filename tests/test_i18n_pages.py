@@ -52,3 +52,39 @@ def test_pages_have_no_english_left(locale, create_tenant, create_user, login_as
         assert f'<html lang="{locale}"' in page
         left = sorted(text_nodes(page) & english)
         assert left == [], f"{path} in {locale} still shows: {left}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_ordering_pages_have_no_english_left(
+    locale, tenant, create_user, login_as, in_tenant, supplier_world
+):
+    """The store's cart and order data, and the supplier's portal, in every language."""
+    from portal.core.suppliers.models import Supplier
+    from portal.testing.suppliers import draft, sent
+
+    world = supplier_world
+    with in_tenant(tenant) as session:
+        tenant_row = session.merge(tenant)
+        tenant_row.enabled_locales = list(shipped_locales())
+        session.commit()
+    released = sent(in_tenant, world)
+    po_id = draft(in_tenant, world)  # after sending: a draft would be reused
+    with in_tenant(tenant) as session:
+        supplier = session.get(Supplier, (tenant.id, world.supplier_id))
+    english = english_strings_translated_differently(locale)
+    store = login_as(create_user(tenant, "client", client=world.client, locale=locale), tenant)
+    maker = login_as(create_user(tenant, "supplier", supplier=supplier, locale=locale), tenant)
+    for browser, path in (
+        (store, "/purchase-orders/cart"),
+        (store, f"/purchase-orders/{po_id}/order-data"),
+        (store, f"/purchase-orders/{released}"),
+        (maker, "/supplier/orders"),
+        (maker, f"/supplier/orders/{released}"),
+        (maker, f"/supplier/orders/{released}/confirm"),
+        (maker, "/supplier/stores"),
+        (maker, "/supplier/mandatory-data"),
+    ):
+        response = browser.get(path)
+        assert response.status_code == 200, path
+        left = sorted(text_nodes(response.get_data(as_text=True)) & english)
+        assert left == [], f"{path} in {locale} still shows: {left}"
