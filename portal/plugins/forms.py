@@ -209,6 +209,20 @@ def _restore(field: Field, value: Any) -> Any:
     return value
 
 
+def _wtforms_locales() -> list[str] | bool:
+    """The user's language for WTForms' own messages ("Not a valid integer value.").
+
+    Plugin forms are plain ``wtforms.Form`` classes, which do not get Flask-WTF's translations;
+    WTForms ships catalogs of its own and picks one by these names.
+    """
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    if locale is None:
+        return False
+    return [str(locale), locale.language]
+
+
 def load_config_form(
     form_cls: type[Form],
     plain: Mapping[str, Any] | None,
@@ -221,7 +235,7 @@ def load_config_form(
 
     Secret fields learn the stored secret (shown masked, kept when nothing new is typed).
     """
-    form = form_cls(formdata=None, prefix=prefix)
+    form = form_cls(formdata=None, prefix=prefix, meta={"locales": _wtforms_locales()})
     stored = dict(plain or {})
     data = {
         field.short_name: _restore(field, stored[field.short_name])

@@ -206,3 +206,15 @@ def test_changed_secrets_names_what_differs_without_values():
     assert changed_secrets({"a": "1", "b": "2"}, {"a": "1", "b": "3", "c": "4"}) == ["b", "c"]
     assert changed_secrets({"a": "1"}, None) == ["a"]
     assert changed_secrets(None, None) == []
+
+
+def test_wtforms_own_messages_come_in_the_users_language(app):
+    from portal.plugins.forms import load_config_form
+
+    class Settings(Form):
+        days = IntegerField("Days")
+
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        form = load_config_form(Settings, {}, {}, MultiDict({"days": "many"}))
+        assert not form.validate()
+        assert form.days.errors == ["Keine gültige, ganze Zahl."]
