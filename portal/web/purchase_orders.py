@@ -120,9 +120,24 @@ CHANGED_FIELDS = {
     "contact_email": _l("Contact e-mail"),
     "delivery_instructions": _l("Delivery instructions"),
     "delivery_method": _l("Delivery method"),
+    "delivery_name": _l("Deliver to"),
+    "delivery_company": _l("Company"),
+    "delivery_street": _l("Street and number"),
+    "delivery_street2": _l("Address line 2"),
+    "delivery_postcode": _l("Postcode"),
+    "delivery_city": _l("City"),
+    "delivery_state": _l("State or province"),
+    "delivery_country": _l("Country"),
+    "delivery_phone": _l("Phone at the delivery address"),
+    "delivery_email": _l("E-mail at the delivery address"),
+    "notes": _l("Notes for the supplier"),
 }
+# Lines of a draft are named by their product code in the audit log: "BOOT-1.containers".
+CODE_CHANGE = re.compile(r"^(.+)\.(containers|note|delivery_date)$")
 LINE_CHANGE = re.compile(r"^lines\[(\d+)\]\.(\w+)$")
 LINE_FIELDS = {
+    "containers": _l("containers"),
+    "note": _l("note"),
     "quantity": _l("quantity"),
     "unit_price": _l("price"),
     "delivery_date": _l("delivery date"),
@@ -135,6 +150,8 @@ def change_label(key: str) -> str:
     if match:
         field = LINE_FIELDS.get(match.group(2), match.group(2))
         return _("Line %(row)s: %(field)s", row=match.group(1), field=field)
+    if key not in CHANGED_FIELDS and (match := CODE_CHANGE.match(key)):
+        return f"{match.group(1)}: {LINE_FIELDS[match.group(2)]}"
     return str(CHANGED_FIELDS.get(key, key))
 
 

@@ -298,6 +298,19 @@ def _plain(value):
     return getattr(value, "code", None) or str(value)
 
 
+def _line_values(po: PurchaseOrder) -> dict[str, Any]:
+    """The lines' changeable values by product code, for the audit log."""
+    values: dict[str, Any] = {}
+    for line in po.lines:
+        code = line.product.code
+        values[f"{code}.containers"] = line.containers
+        if line.note:
+            values[f"{code}.note"] = line.note
+        if line.delivery_date:
+            values[f"{code}.delivery_date"] = line.delivery_date.isoformat()
+    return values
+
+
 def update_draft(
     po: PurchaseOrder,
     details: dict[str, Any],
@@ -315,6 +328,7 @@ def update_draft(
     if expected is not None and expected < utcnow().date():
         raise DomainError(_l("The expected date cannot lie in the past."), "expected_date")
     old = {name: _plain(getattr(po, name)) for name in DETAIL_FIELDS}
+    old.update(_line_values(po))
     for name in DETAIL_FIELDS:
         if name in details:
             value = details[name]
@@ -371,12 +385,12 @@ def update_draft(
     po.lines = keep
     po.updated_at = utcnow()
     new = {name: _plain(getattr(po, name)) for name in DETAIL_FIELDS}
-    record(
-        "purchase_order.changed",
-        po,
-        changes={k: [old[k], new[k]] for k in DETAIL_FIELDS if old[k] != new[k]},
-        details={"lines": len(keep)},
-    )
+    new.update(_line_values(po))
+    changes = {
+        k: [old.get(k), new.get(k)] for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)
+    }
+    if changes:
+        record("purchase_order.changed", po, changes=changes, details={"lines": len(keep)})
 
 
 def book(po: PurchaseOrder, expected_version: int | None = None) -> None:
