@@ -463,7 +463,8 @@ def test_production_dispatch_and_goods_receipt_add_stock(app, in_tenant, world):
     assert notice.carrier == "DHL"
     po = state(in_tenant, world, po_id)
     assert po.status == Status.DISPATCHED
-    assert po.expected_date == week
+    assert po.expected_date != week  # the store's requested date stays
+    assert notice.expected_date == week
     # The rest goes with a second notice.
     act(in_tenant, world, po_id, responses.dispatch)
     with in_tenant(world.tenant) as session:

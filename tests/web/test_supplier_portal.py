@@ -644,7 +644,8 @@ def test_production_and_dispatch_in_parts(app, in_tenant, trade, login_as):
     assert "tracking-id=JD0001" in page  # the carrier's tracking page
     po = load(in_tenant, trade.tenant, po_id)
     assert po.status == PurchaseOrderStatus.DISPATCHED
-    assert po.expected_date == tomorrow(2)
+    assert po.expected_date is None  # the store's requested date is not the notice's
+    assert tomorrow(2).isoformat() in str(load_notices(in_tenant, trade.tenant, po_id))
     form = text_of(browser.get(f"/supplier/orders/{po_id}/dispatch"))
     assert re.search(rf'name="line-{boots.id}" value="0" disabled', form)
     response = post(
@@ -971,3 +972,16 @@ def test_the_supplier_menu(trade, login_as):
     assert 'href="/supplier/mandatory-data"' in page
     store_page = text_of(login_as(trade.store_user, trade.tenant).get("/purchase-orders/"))
     assert 'href="/supplier/stores"' not in store_page
+
+
+def load_notices(in_tenant, tenant, po_id):
+    from portal.core.purchasing.models import DispatchNotice
+
+    with in_tenant(tenant) as session:
+        return [
+            notice.expected_date.isoformat()
+            for notice in session.scalars(
+                select(DispatchNotice).where(DispatchNotice.purchase_order_id == po_id)
+            )
+            if notice.expected_date
+        ]

@@ -350,8 +350,7 @@ def dispatch(
         for line, quantity in wanted
     ]
     db.session.add(notice)
-    if expected_date is not None:
-        po.expected_date = expected_date
+    # The store's requested date stays as it was; the notice carries the expected arrival.
     po.updated_at = utcnow()
     if po.status == Status.PARTIALLY_RECEIVED:
         record("purchase_order.dispatched", po, details={"units": sum(q for _, q in wanted)})
