@@ -20,6 +20,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+import regex
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -58,6 +59,8 @@ PATTERN_MAX_LENGTH = 200
 
 # A phone number as people write it: an optional +, then digits with spaces, brackets,
 # dots, dashes or slashes; 6 to 15 digits (E.164 allows at most 15).
+#: Seconds a tenant's pattern may take on one value before it counts as set up wrongly.
+PATTERN_TIMEOUT = 0.05
 PHONE_CHARACTERS = re.compile(r"\+?[\d\s().\-/]+")
 PHONE_DIGITS = range(6, 16)
 
@@ -88,8 +91,8 @@ class ValidPattern:
         if not field.data:
             return
         try:
-            re.compile(field.data)
-        except re.error as error:
+            regex.compile(field.data)
+        except regex.error as error:
             raise ValidationError(
                 _(
                     "The pattern for %(field)s is not a valid regular expression: %(error)s.",
@@ -300,8 +303,10 @@ def _check_pattern(field: str, label, value: str, pattern: str) -> list[Violatio
     if not pattern:
         return []
     try:
-        compiled = re.compile(pattern)
-    except re.error:
+        compiled = regex.compile(pattern)
+        # A pattern is tenant data: one that backtracks for ever must not stall sending.
+        matched = compiled.fullmatch(value, timeout=PATTERN_TIMEOUT)
+    except (regex.error, TimeoutError):
         return [
             Violation(
                 "required_fields.invalid_pattern",
@@ -313,7 +318,7 @@ def _check_pattern(field: str, label, value: str, pattern: str) -> list[Violatio
                 Severity.WARNING,
             )
         ]
-    if compiled.fullmatch(value):
+    if matched:
         return []
     return [
         Violation(

@@ -358,6 +358,15 @@ def test_a_bad_pattern_in_stored_settings_is_a_warning_not_a_crash():
     assert violations[0].severity == Severity.WARNING
 
 
+def test_a_pattern_that_backtracks_for_ever_is_stopped_and_reported():
+    """A tenant's pattern such as (a|aa)+b on "aaaa…!" would take years to fail."""
+    settings = {"reference_pattern": r"(a|aa)+b"}
+    order = purchase_order(reference="a" * 40 + "!")
+    violations = RequiredFields().check(order, context(settings))
+    assert findings(violations) == [("required_fields.invalid_pattern", "reference")]
+    assert violations[0].severity == Severity.WARNING
+
+
 @pytest.mark.parametrize(
     ("email", "valid"),
     [
