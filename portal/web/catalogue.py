@@ -505,6 +505,7 @@ def upload(supplier_id: uuid.UUID):
         except ImportRefused as refused:
             form.file.errors.append(str(refused.message))
         else:
+            catalogue.forget_stale_previews()
             job = create_job(
                 "catalogue_import",
                 data=data,

@@ -507,3 +507,33 @@ def test_empty_item_values_are_not_copied(in_tenant, tenant, world, items, creat
         )
         catalogue.update_product_from_item(match)
         assert _get(session, Product, product).barcode == "96385074"
+
+
+def test_uploads_nobody_confirmed_are_forgotten_after_a_day(in_tenant, tenant):
+    from datetime import timedelta
+
+    from portal.db import utcnow
+    from portal.jobs.models import Job, JobStatus
+    from portal.jobs.services import create_job
+
+    with in_tenant(tenant) as session:
+        ages = {
+            "stale": timedelta(days=2),
+            "fresh": timedelta(hours=2),
+            "confirmed": timedelta(days=3),
+        }
+        for name, age in ages.items():
+            job = create_job(
+                "catalogue_import",
+                data=b"x",
+                name=f"{name}.xlsx",
+                created_by_id=None,
+                options={"confirmed": name == "confirmed"},
+            )
+            job.created_at = utcnow() - age
+        session.flush()
+        assert catalogue.forget_stale_previews() == 1
+        session.flush()
+        left = set(session.scalars(select(Job.input_name).where(Job.status == JobStatus.QUEUED)))
+        assert left == {"fresh.xlsx", "confirmed.xlsx"}
+        session.rollback()

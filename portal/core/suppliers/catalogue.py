@@ -17,6 +17,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -45,7 +46,7 @@ from portal.core.suppliers.models import (
     Supplier,
     SupplierClient,
 )
-from portal.db import db, like_pattern
+from portal.db import db, like_pattern, utcnow
 from portal.jobs.services import JobFailed, job_handler
 
 #: At most this many item rows in one file.
@@ -492,6 +493,31 @@ def import_catalogue(
     )
     db.session.flush()
     return summary
+
+
+#: How long an uploaded catalogue waits for someone to confirm its import.
+PREVIEW_KEPT = timedelta(days=1)
+
+
+def forget_stale_previews() -> int:
+    """Delete uploads whose import nobody confirmed within :data:`PREVIEW_KEPT`; return how many.
+
+    An upload is kept as a queued job (with its file) while its preview is shown; one that is
+    never confirmed would otherwise stay in the jobs table for ever.
+    """
+    from portal.jobs.models import Job, JobStatus
+
+    waiting = db.session.scalars(
+        select(Job).where(
+            Job.kind == "catalogue_import",
+            Job.status == JobStatus.QUEUED,
+            Job.created_at < utcnow() - PREVIEW_KEPT,
+        )
+    ).all()
+    stale = [job for job in waiting if not (job.options or {}).get("confirmed")]
+    for job in stale:
+        db.session.delete(job)
+    return len(stale)
 
 
 @job_handler("catalogue_import")
