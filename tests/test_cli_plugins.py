@@ -27,22 +27,14 @@ def cli(app, db_session):
 
 
 @pytest.fixture
-def test_plugins(app):
+def test_plugins(register_plugin):
     """A working rule-set plugin and a broken one, registered for this test only."""
-    host = app.extensions["portal.plugins"]
     rules = types.ModuleType("test_cli_rules", "Country rules for tests.")
     rules.portal_mandatory_data_rule_sets = hookimpl(lambda: [CountryRules])
     broken = types.ModuleType("test_cli_broken", "Broken.")
     broken.portal_mandatory_data_rule_sets = hookimpl(lambda: "not a list")
-    assert host.register("test_cli_rules", rules) is not None
-    assert host.register("test_cli_broken", broken) is None
-    yield
-    for name in ("test_cli_rules", "test_cli_broken"):
-        if host.manager.get_plugin(name) is not None:
-            host.manager.unregister(name=name)
-        host.plugins.pop(name, None)
-        host.failures.pop(name, None)
-        host._forget(name)
+    assert register_plugin("test_cli_rules", rules) is not None
+    assert register_plugin("test_cli_broken", broken) is None
 
 
 def lines_by_name(output: str) -> dict[str, str]:

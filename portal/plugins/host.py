@@ -125,6 +125,14 @@ class PluginHost:
         self.plugins[name] = info
         return info
 
+    def unregister(self, name: str) -> None:
+        """Remove plugin ``name`` (loaded or failed) and everything it offered."""
+        if self.manager.get_plugin(name) is not None:
+            self.manager.unregister(name=name)
+        self.plugins.pop(name, None)
+        self.failures.pop(name, None)
+        self._forget(name)
+
     def _fail(self, name: str, reason: str) -> None:
         self.failures[name] = reason
         log.error("plugin %r was not loaded: %s", name, reason)

@@ -297,6 +297,26 @@ def in_tenant(app, db_session):
     return enter
 
 
+@pytest.fixture
+def register_plugin(app):
+    """Return ``register(name, module)``: a plugin on the test application for this test only.
+
+    Returns the host's PluginInfo, or None when the host refused the plugin (the reason is in
+    ``current_host().failures[name]``). Plugin authors use it to try their module without
+    installing it.
+    """
+    host = app.extensions["portal.plugins"]
+    names: list[str] = []
+
+    def register(name: str, module):
+        names.append(name)
+        return host.register(name, module)
+
+    yield register
+    for name in names:
+        host.unregister(name)
+
+
 # --- HTTP clients ----------------------------------------------------------------------------
 
 

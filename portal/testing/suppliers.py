@@ -96,21 +96,12 @@ test_plugin.PORTAL_ENABLED_BY_DEFAULT = True
 
 
 @pytest.fixture
-def ordering_plugin(app):
+def ordering_plugin(app, register_plugin):
     """Register the test plugin (rule sets NeedsReference and Broken, integration Flaky)."""
     with app.app_context():
-        host = current_host()
-        assert host.register("test_ordering", test_plugin) is not None, host.failures
+        assert register_plugin("test_ordering", test_plugin) is not None, current_host().failures
     Flaky.failures, Flaky.calls = [], []
     observed.clear()
-    yield
-    with app.app_context():
-        host.manager.unregister(name="test_ordering")
-        host.plugins.pop("test_ordering", None)
-        host._forget("test_ordering")
-
-
-# --- set-up ----------------------------------------------------------------------------------
 
 
 @pytest.fixture

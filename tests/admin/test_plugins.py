@@ -39,25 +39,6 @@ def broken_plugin():
 
 
 @pytest.fixture
-def register_plugin(app):
-    """Return ``register(name, module)``; the plugins are removed from the host afterwards."""
-    host = app.extensions["portal.plugins"]
-    names = []
-
-    def register(name, module):
-        names.append(name)
-        return host.register(name, module)
-
-    yield register
-    for name in names:
-        if host.manager.get_plugin(name) is not None:
-            host.manager.unregister(name=name)
-        host.plugins.pop(name, None)
-        host.failures.pop(name, None)
-        host._forget(name)
-
-
-@pytest.fixture
 def admin_browser(login_as, create_user, tenant):
     return login_as(create_user(tenant, "admin"), tenant)
 

@@ -120,23 +120,17 @@ TEST_PLUGINS = {
 
 
 @pytest.fixture
-def plugins(app, tenant, in_tenant):
+def plugins(app, tenant, in_tenant, register_plugin):
     """Register the test plugins on the application and enable them for ``tenant``."""
     host = app.extensions["portal.plugins"]
     for name, module in TEST_PLUGINS.items():
-        assert host.register(name, module) is not None, host.failures.get(name)
+        assert register_plugin(name, module) is not None, host.failures.get(name)
     with in_tenant(tenant) as session:
         for name in TEST_PLUGINS:
             session.add(PluginActivation(name=name, enabled=True))
         session.commit()
     CONNECTION_TESTS.clear()
-    yield host
-    for name in TEST_PLUGINS:
-        if host.manager.get_plugin(name) is not None:
-            host.manager.unregister(name=name)
-        host.plugins.pop(name, None)
-        host.failures.pop(name, None)
-        host._forget(name)
+    return host
 
 
 def switch_plugin(in_tenant, tenant, name, enabled):
