@@ -385,6 +385,7 @@ def _supplier_side(po: PurchaseOrder) -> dict:
         waiting = _("The supplier proposes changes: waiting for your answer.")
     else:
         waiting = ""
+    transfers = transfer_messages(po) if is_staff() else []
     return {
         "supplier_order": True,
         "customer_number": customer_number(po),
@@ -396,10 +397,9 @@ def _supplier_side(po: PurchaseOrder) -> dict:
         "version_form": VersionForm(data={"version": po.version}),
         "refuse_form": ReasonForm(data={"version": po.version}),
         "in_draft": po.status in ordering.DRAFT_STATES,
-        "transfers": transfer_messages(po) if is_staff() else [],
-        "can_retry_transfer": is_staff()
-        and po.status == PurchaseOrderStatus.SENT
-        and any(m.status.value == "failed" for m in transfer_messages(po)),
+        "transfers": transfers,
+        "can_retry_transfer": po.status == PurchaseOrderStatus.SENT
+        and any(m.status.value == "failed" for m in transfers),
         "has_changes": any(line.changed_fields for line in po.lines),
         "announced": responses.dispatched_units(po),
     }
