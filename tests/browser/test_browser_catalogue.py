@@ -56,6 +56,7 @@ def _supplier(live_server, tenant, name: str, client_email: str | None = None):
                     )
                 )
                 ids.update(oak=oak.id, pine=pine.id)
+            db.session.flush()  # inside the tenant: row-level security checks every row
         db.session.commit()
     return ids
 
