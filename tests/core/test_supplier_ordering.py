@@ -594,3 +594,25 @@ def test_observers_hear_of_committed_changes_only(plugin, app, in_tenant, world)
     act(in_tenant, world, po_id, ordering.book)
     number = state(in_tenant, world, po_id).number
     assert observed == [(world.tenant.slug, "booked", "draft", "booked", number)]
+
+
+def test_the_database_keeps_one_open_draft_per_store_and_supplier(in_tenant, world, monkeypatch):
+    first = draft(in_tenant, world, containers=(1,))
+    # Another request made the draft a moment ago, after this one looked for it.
+    looked = []
+
+    def not_yet_seen(client_id, supplier_id):
+        looked.append(client_id)
+        if len(looked) == 1:
+            return None
+        return original(client_id, supplier_id)
+
+    original = ordering.open_draft
+    monkeypatch.setattr(ordering, "open_draft", not_yet_seen)
+    second = draft(in_tenant, world, containers=(2,))
+    assert second == first
+    assert [line.quantity for line in state(in_tenant, world, first).lines] == [18]
+    # Booked drafts do not count: a new draft may follow.
+    monkeypatch.undo()
+    act(in_tenant, world, first, ordering.book)
+    assert draft(in_tenant, world, containers=(1,)) != first

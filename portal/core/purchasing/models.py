@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy_utils import CountryType, CurrencyType
@@ -61,6 +62,16 @@ class PurchaseOrder(TenantOwned, Timestamped, db.Model):
         Index(None, "tenant_id", "client_id", "id"),
         Index(None, "tenant_id", "status", "id"),
         Index(None, "tenant_id", "supplier_id", "id"),
+        # One open (unbooked) draft per store and supplier: new items are added to it.
+        Index(
+            "uq_purchase_orders_open_draft",
+            "tenant_id",
+            "client_id",
+            "supplier_id",
+            unique=True,
+            sqlite_where=text("status = 'draft' AND supplier_id IS NOT NULL"),
+            postgresql_where=text("status = 'draft' AND supplier_id IS NOT NULL"),
+        ),
     )
 
     number: Mapped[str] = mapped_column(String(32))

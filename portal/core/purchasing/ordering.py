@@ -17,6 +17,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
@@ -214,8 +215,18 @@ def create_from_cart(client, supplier: Supplier) -> PurchaseOrder:
             created_by_id=current_actor().user_id,
         )
         _fill_delivery_defaults(po, client, warehouse)
-        db.session.add(po)
         po.lines = []
+        try:
+            # The database keeps one open draft per store and supplier (a partial unique
+            # index); when another request made it a moment ago, add to that one.
+            with db.session.begin_nested():
+                db.session.add(po)
+                db.session.flush()
+        except IntegrityError:
+            po = open_draft(client.id, supplier.id)
+            if po is None:
+                raise
+            reused = True
     by_product = {line.product_id: line for line in po.lines}
     errors = []
     for row, cart_line in enumerate(lines, start=1):
