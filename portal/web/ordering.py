@@ -433,21 +433,35 @@ def _send(po: PurchaseOrder):
     return _detail(po)
 
 
+def _act(purchase_order_id: uuid.UUID, form, change, done):
+    """Run ``change(po, version)`` for a button's form, flash what happened, back to the order.
+
+    ``done(po)`` runs in the same transaction before the commit (e-mails) and returns the
+    success message; a refusal is flashed with its reason.
+    """
+    po = _load(purchase_order_id)
+    if not form.validate_on_submit():
+        abort(400)
+    outcome = attempt(form, lambda: change(po, _version(form)))
+    if outcome.ok:
+        message = done(po)
+        db.session.commit()
+        flash(message, "success")
+    else:
+        for message in [*form.form_errors, *(error for field in form for error in field.errors)]:
+            flash(str(message), "error")
+    return _detail(po)
+
+
 @bp.route("/<uuid:purchase_order_id>/book", methods=["POST"])
 @client_or_staff
 def book(purchase_order_id: uuid.UUID):
-    po = _load(purchase_order_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    outcome = attempt(form, lambda: ordering.book(po, _version(form)))
-    if outcome.ok:
-        db.session.commit()
-        flash(_("Purchase order %(number)s was booked.", number=po.number), "success")
-    else:
-        for message in form.form_errors:
-            flash(message, "error")
-    return _detail(po)
+    return _act(
+        purchase_order_id,
+        VersionForm(),
+        ordering.book,
+        lambda po: _("Purchase order %(number)s was booked.", number=po.number),
+    )
 
 
 @bp.route("/<uuid:purchase_order_id>/send", methods=["POST"])
@@ -472,44 +486,32 @@ def send(purchase_order_id: uuid.UUID):
 @bp.route("/<uuid:purchase_order_id>/accept-changes", methods=["POST"])
 @client_or_staff
 def accept_changes(purchase_order_id: uuid.UUID):
-    po = _load(purchase_order_id)
-    form = VersionForm()
-    if not form.validate_on_submit():
-        abort(400)
-    outcome = attempt(form, lambda: ordering.accept_changes(po, _version(form)))
-    if outcome.ok:
-        db.session.commit()
-        flash(
-            _(
-                "You accepted the supplier's changes; purchase order %(number)s is confirmed.",
-                number=po.number,
-            ),
-            "success",
-        )
-    else:
-        for message in form.form_errors:
-            flash(message, "error")
-    return _detail(po)
+    return _act(
+        purchase_order_id,
+        VersionForm(),
+        ordering.accept_changes,
+        lambda po: _(
+            "You accepted the supplier's changes; purchase order %(number)s is confirmed.",
+            number=po.number,
+        ),
+    )
+
+
+def _changes_refused(po: PurchaseOrder) -> str:
+    _notify("notify_supplier_of_refused_changes", po)
+    return _("The supplier was told that you do not accept the changes.")
 
 
 @bp.route("/<uuid:purchase_order_id>/refuse-changes", methods=["POST"])
 @client_or_staff
 def refuse_changes(purchase_order_id: uuid.UUID):
-    po = _load(purchase_order_id)
     form = ReasonForm()
-    if not form.validate_on_submit():
-        abort(400)
-    outcome = attempt(
-        form, lambda: ordering.refuse_changes(po, form.reason.data or "", _version(form))
+    return _act(
+        purchase_order_id,
+        form,
+        lambda po, version: ordering.refuse_changes(po, form.reason.data or "", version),
+        _changes_refused,
     )
-    if outcome.ok:
-        _notify("notify_supplier_of_refused_changes", po)
-        db.session.commit()
-        flash(_("The supplier was told that you do not accept the changes."), "success")
-    else:
-        for message in [*form.form_errors, *form.reason.errors]:
-            flash(str(message), "error")
-    return _detail(po)
 
 
 # --- staff: transfers ------------------------------------------------------------------------
