@@ -6,6 +6,7 @@ Every change here writes an audit entry in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import uuid
 from datetime import timedelta
 
@@ -97,6 +98,30 @@ def create_user(
     db.session.flush()
     record("user.created", user, changes={"email": [None, email], "role": [None, role.value]})
     return user
+
+
+def invite_user(
+    email: str,
+    role: Role | str,
+    *,
+    name: str = "",
+    client: Client | None = None,
+    supplier: Supplier | None = None,
+    locale: str | None = None,
+) -> User:
+    """Create a user who chooses a password through an e-mailed link (send_password_link).
+
+    Until then no password works: the account gets a long random one nobody knows.
+    """
+    return create_user(
+        email,
+        secrets.token_urlsafe(32),
+        role,
+        name=name,
+        client=client,
+        supplier=supplier,
+        locale=locale,
+    )
 
 
 def _throttled(email: str, ip_address: str | None) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -58,13 +57,8 @@ def new_user():
     form.role.choices = _role_choices()
     if form.validate_on_submit():
         try:
-            # The new user chooses a password through the e-mailed link; until then no
-            # password works.
-            user = services.create_user(
-                form.email.data,
-                secrets.token_urlsafe(32),
-                Role(form.role.data),
-                name=form.name.data or "",
+            user = services.invite_user(
+                form.email.data, Role(form.role.data), name=form.name.data or ""
             )
             user.active = form.active.data
         except services.AccountError as error:

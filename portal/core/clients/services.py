@@ -5,14 +5,13 @@ Every change writes an audit entry with old and new values in the same transacti
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
-from portal.accounts.services import AccountError, create_user, normalise_email
+from portal.accounts.services import AccountError, invite_user, normalise_email
 from portal.audit.services import diff, record
 from portal.core.clients.models import Client
 from portal.core.errors import DomainError
@@ -121,9 +120,7 @@ def invite_client_user(client: Client, email: str, name: str = "") -> User:
     caller sends the invitation (the link needs the request's host) and commits.
     """
     try:
-        user = create_user(
-            email, secrets.token_urlsafe(32), Role.CLIENT, name=name or "", client=client
-        )
+        user = invite_user(email, Role.CLIENT, name=name or "", client=client)
     except AccountError as error:
         raise DomainError(error.message, error.field) from None
     record("client.user_invited", client, details={"email": user.email})

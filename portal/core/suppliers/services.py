@@ -7,7 +7,6 @@ are never written there, only the names of the secrets that changed. The caller 
 
 from __future__ import annotations
 
-import secrets as random_secrets
 import uuid
 from collections.abc import Collection, Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
-from portal.accounts.services import AccountError, create_user, normalise_email
+from portal.accounts.services import AccountError, invite_user, normalise_email
 from portal.audit.services import diff, record
 from portal.core.clients.models import Client
 from portal.core.errors import DomainError
@@ -418,13 +417,8 @@ def invite_supplier_user(
     Until then no password works. The caller sends the invitation and commits.
     """
     try:
-        user = create_user(
-            email,
-            random_secrets.token_urlsafe(32),
-            Role.SUPPLIER,
-            name=name or "",
-            supplier=supplier,
-            locale=locale or None,
+        user = invite_user(
+            email, Role.SUPPLIER, name=name or "", supplier=supplier, locale=locale or None
         )
     except AccountError as error:
         raise DomainError(error.message, error.field) from None
