@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event, or_
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -115,6 +115,13 @@ def like_pattern(text: str, *, prefix: bool = False) -> str:
     and the escape character itself taken literally; use with ``escape="\\\\"``."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"{escaped}%" if prefix else f"%{escaped}%"
+
+
+def contains_any(text: str, *columns):
+    """The condition "one of ``columns`` contains ``text``", ignoring case, with ``%`` and
+    ``_`` in ``text`` taken literally: the free-text search of the list pages."""
+    pattern = like_pattern(text)
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
 class Timestamped:

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from wtforms import SelectField, StringField
 from wtforms.validators import Length, Optional
 
@@ -28,7 +28,7 @@ from portal.core.addresses.services import (
     update_address,
 )
 from portal.core.errors import DomainError
-from portal.db import db, like_pattern
+from portal.db import contains_any, db
 from portal.web.access import client_only, get_visible_or_404, visible
 from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import NavItem, add_nav_item
@@ -142,16 +142,17 @@ def index():
     search = request.args.get("q", "").strip()
     statement = visible(select(Address), Address)
     if search:
-        pattern = like_pattern(search)
-        columns = (
-            Address.name,
-            Address.company,
-            Address.label,
-            Address.street,
-            Address.postcode,
-            Address.city,
+        statement = statement.where(
+            contains_any(
+                search,
+                Address.name,
+                Address.company,
+                Address.label,
+                Address.street,
+                Address.postcode,
+                Address.city,
+            )
         )
-        statement = statement.where(or_(*(c.ilike(pattern, escape="\\") for c in columns)))
     cursor, size = page_args()
     page = keyset_page(
         statement, [(Address.name, False), (Address.id, False)], cursor=cursor, size=size

@@ -11,12 +11,12 @@ from collections import defaultdict
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from portal.core.clients.models import Client
 from portal.core.orders.models import OPEN_STATUSES, Order, OrderLine
 from portal.core.products.models import Product
-from portal.db import db, like_pattern
+from portal.db import contains_any, db
 from portal.web.access import client_or_staff, is_staff, visible
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.orders import client_choices
@@ -62,13 +62,7 @@ def index():
         Order,
     ).group_by(Product.id, Product.code, Product.name, Product.client_id)
     if search:
-        pattern = like_pattern(search)
-        products = products.where(
-            or_(
-                Product.code.ilike(pattern, escape="\\"),
-                Product.name.ilike(pattern, escape="\\"),
-            )
-        )
+        products = products.where(contains_any(search, Product.code, Product.name))
     if client_id is not None:
         products = products.where(Order.client_id == client_id)
     cursor, size = page_args()

@@ -8,7 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
@@ -21,7 +21,7 @@ from portal.core.clients.models import Client
 from portal.core.errors import DomainError
 from portal.core.warehouses.models import Warehouse
 from portal.core.warehouses.services import default_warehouse
-from portal.db import db, like_pattern
+from portal.db import contains_any, db
 from portal.web.access import staff_only
 from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
@@ -115,13 +115,7 @@ def index():
     statement = select(Client)
     search = request.args.get("q", "").strip()[:100]
     if search:
-        pattern = like_pattern(search.lower())
-        statement = statement.where(
-            or_(
-                func.lower(Client.name).like(pattern, escape="\\"),
-                func.lower(Client.email).like(pattern, escape="\\"),
-            )
-        )
+        statement = statement.where(contains_any(search, Client.name, Client.email))
     cursor, size = page_args()
     page = keyset_page(
         statement.options(selectinload(Client.purchase_order_warehouse)),

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import defer, selectinload
 from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
@@ -52,7 +52,7 @@ from portal.core.purchasing.models import PurchaseOrderStatus as Status
 from portal.core.purchasing.services import status_history
 from portal.core.suppliers.models import SupplierClient
 from portal.core.suppliers.services import supplier_links
-from portal.db import db, like_pattern
+from portal.db import contains_any, db
 from portal.purchase_notifications import (
     notify_store_of_answer,
     notify_store_of_dispatch,
@@ -351,12 +351,8 @@ def order_rows(
     )
     q = q.strip()[:64]
     if q:
-        pattern = like_pattern(q)
         statement = statement.where(
-            or_(
-                PurchaseOrder.number.ilike(pattern, escape="\\"),
-                PurchaseOrder.supplier_order_number.ilike(pattern, escape="\\"),
-            )
+            contains_any(q, PurchaseOrder.number, PurchaseOrder.supplier_order_number)
         )
     if client_id is not None:
         statement = statement.where(PurchaseOrder.client_id == client_id)

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -25,7 +25,7 @@ from portal.audit.models import AuditEntry
 from portal.core.errors import DomainError
 from portal.core.suppliers import services
 from portal.core.suppliers.models import Supplier, SupplierClient
-from portal.db import db, like_pattern
+from portal.db import contains_any, db
 from portal.i18n import enabled_locales, locale_name
 from portal.plugins.contracts import IntegrationError
 from portal.plugins.host import current_host
@@ -213,13 +213,7 @@ def index():
     statement = select(Supplier)
     search = request.args.get("q", "").strip()[:100]
     if search:
-        pattern = like_pattern(search.lower())
-        statement = statement.where(
-            or_(
-                func.lower(Supplier.name).like(pattern, escape="\\"),
-                func.lower(Supplier.email).like(pattern, escape="\\"),
-            )
-        )
+        statement = statement.where(contains_any(search, Supplier.name, Supplier.email))
     active = request.args.get("active", "")
     if active in ACTIVE_FILTERS:
         statement = statement.where(Supplier.active.is_(ACTIVE_FILTERS[active]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 
 from portal.core.orders.models import (
     OPEN_STATUSES,
@@ -20,7 +20,7 @@ from portal.core.orders.models import (
     ShipmentLine,
 )
 from portal.core.products.models import Product
-from portal.db import like_pattern
+from portal.db import contains_any
 
 CLOSED_STATUSES = (OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.CANCELLED)
 #: The "open / closed" filter of order lists; drafts are neither (filter them by status).
@@ -56,14 +56,7 @@ def filter_orders(statement: Select, filters: OrderFilter) -> Select:
     state and client."""
     q = filters.q.strip()
     if q:
-        pattern = like_pattern(q)
-        statement = statement.where(
-            or_(
-                Order.number.ilike(pattern, escape="\\"),
-                Order.reference.ilike(pattern, escape="\\"),
-                Order.name.ilike(pattern, escape="\\"),
-            )
-        )
+        statement = statement.where(contains_any(q, Order.number, Order.reference, Order.name))
     statement = _filter_status(statement, filters)
     if filters.client_id is not None:
         statement = statement.where(Order.client_id == filters.client_id)
@@ -103,13 +96,8 @@ def filter_shipments(statement: Select, filters: OrderFilter) -> Select:
     number, tracking code or order number, and client; status and state are the order's."""
     q = filters.q.strip()
     if q:
-        pattern = like_pattern(q)
         statement = statement.where(
-            or_(
-                Shipment.number.ilike(pattern, escape="\\"),
-                Shipment.tracking_code.ilike(pattern, escape="\\"),
-                Order.number.ilike(pattern, escape="\\"),
-            )
+            contains_any(q, Shipment.number, Shipment.tracking_code, Order.number)
         )
     statement = _filter_status(statement, filters)
     if filters.client_id is not None:

@@ -11,11 +11,11 @@ import enum
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 
 from portal.core.products.models import Product, ProductImage
 from portal.core.stock.models import StockLevel
-from portal.db import like_pattern
+from portal.db import contains_any
 
 
 class StockFilter(enum.StrEnum):
@@ -71,14 +71,7 @@ def search_products(statement: Select, q: str) -> Select:
     q = q.strip()
     if not q:
         return statement
-    pattern = like_pattern(q)
-    return statement.where(
-        or_(
-            Product.code.ilike(pattern, escape="\\"),
-            Product.name.ilike(pattern, escape="\\"),
-            Product.barcode.like(pattern, escape="\\"),
-        )
-    )
+    return statement.where(contains_any(q, Product.code, Product.name, Product.barcode))
 
 
 def filter_products(statement: Select, filters: ProductFilter, available=None) -> Select:

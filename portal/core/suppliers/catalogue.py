@@ -21,7 +21,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 
 from portal.audit.services import record
 from portal.core.clients.models import Client
@@ -46,7 +46,7 @@ from portal.core.suppliers.models import (
     Supplier,
     SupplierClient,
 )
-from portal.db import db, like_pattern, utcnow
+from portal.db import contains_any, db, utcnow
 from portal.jobs.services import JobFailed, job_handler
 
 #: At most this many item rows in one file.
@@ -643,13 +643,8 @@ def item_rows(supplier_id, *, client_id=None, q: str = "", matched: bool | None 
     )
     q = q.strip()
     if q:
-        pattern = like_pattern(q)
         statement = statement.where(
-            or_(
-                CatalogueItem.supplier_code.ilike(pattern, escape="\\"),
-                CatalogueItem.name.ilike(pattern, escape="\\"),
-                CatalogueItem.barcode.like(pattern, escape="\\"),
-            )
+            contains_any(q, CatalogueItem.supplier_code, CatalogueItem.name, CatalogueItem.barcode)
         )
     return statement
 
