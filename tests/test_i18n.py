@@ -7,24 +7,28 @@ The catalog checks extract the strings afresh from the code and the templates, t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
 import pytest
 from babel.dates import format_datetime
-from babel.messages.catalog import PYTHON_FORMAT, Catalog
+from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
-from babel.messages.mofile import read_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
 from sqlalchemy import select
 
 from portal import PROJECT_ROOT
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
+from portal.testing.catalogs import (
+    compiled_is_current,
+    forms,
+    placeholder_problems,
+    read_catalog,
+    translation_problem,
+)
 
 SOURCE_LOCALE = "en"
 TRANSLATIONS = PROJECT_ROOT / "translations"
@@ -86,25 +90,7 @@ def source_messages() -> dict[tuple[str | None, str], SourceMessage]:
 
 @cache
 def load_catalog(locale: str) -> Catalog:
-    with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return read_po(po, locale=locale)
-
-
-def forms(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def placeholders(text: str) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]]:
-    """Return the named placeholders (name, conversion) and the positional conversions."""
-    named, positional = set(), []
-    for name, _flags, conversion in PYTHON_FORMAT.findall(text):
-        if conversion == "%":
-            continue
-        if name:
-            named.add((name, conversion))
-        else:
-            positional.append(conversion)
-    return frozenset(named), tuple(positional)
+    return read_catalog(TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po", locale)
 
 
 def test_the_catalog_checks_see_what_make_messages_sees():
@@ -144,17 +130,9 @@ def test_catalog_translates_every_string_of_the_code(locale):
     for (context, key), source in sorted(
         source_messages().items(), key=lambda item: (item[0][0] or "", item[0][1])
     ):
-        message = catalog.get(key, context=context)
-        if message is None:
-            problems.append(f"missing: {source.label}")
-        elif isinstance(source.id, tuple) != message.pluralizable:
-            problems.append(f"singular/plural differs from the code: {source.label}")
-        elif message.fuzzy:
-            problems.append(f"fuzzy: {source.label}")
-        elif not all(forms(message.string)) or len(forms(message.string)) != (
-            catalog.num_plurals if message.pluralizable else 1
-        ):
-            problems.append(f"untranslated: {source.label}")
+        problem = translation_problem(catalog, key, context, isinstance(source.id, tuple))
+        if problem:
+            problems.append(f"{problem}: {source.label}")
     assert not problems, f"translations/{locale}: {len(problems)} problem(s)\n" + "\n".join(
         [*problems, HOW_TO_FIX]
     )
@@ -177,44 +155,17 @@ def test_a_partial_catalog_is_marked_and_mostly_translated(locale):
 
 @pytest.mark.parametrize("locale", SHIPPED_LOCALES)
 def test_translations_keep_the_placeholders(locale):
-    catalog = load_catalog(locale)
-    problems = []
-    for message in catalog:
-        if not message.id or not message.string:
-            continue
-        ids, strings = forms(message.id), forms(message.string)
-        for index, translation in enumerate(strings):
-            if not translation:
-                continue
-            # The first form answers the singular, every other form the plural.
-            original = ids[min(index, len(ids) - 1)]
-            if placeholders(translation) != placeholders(original):
-                problems.append(f"{original!r} -> {translation!r}")
-    # Babel's own checkers (python-format, number of plural forms) on top.
-    for message, errors in catalog.check():
-        problems.extend(f"{message.id!r}: {error}" for error in errors)
+    problems = placeholder_problems(load_catalog(locale))
     assert not problems, f"translations/{locale}: placeholders differ\n" + "\n".join(problems)
-
-
-def _entry(message):
-    """Return a message as hashable (context, id, string); plural parts become tuples."""
-
-    def plain(value):
-        return tuple(value) if isinstance(value, list | tuple) else value
-
-    return message.context, plain(message.id), plain(message.string)
 
 
 @pytest.mark.parametrize("locale", SHIPPED_LOCALES)
 def test_compiled_catalog_is_current(locale):
     mo_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo"
     assert mo_path.exists(), f"{mo_path} is missing: run `make translations`"
-    with mo_path.open("rb") as mo:
-        compiled = {_entry(m) for m in read_mo(mo) if m.id}
-    expected = {
-        _entry(m) for m in load_catalog(locale) if m.id and not m.fuzzy and all(forms(m.string))
-    }
-    assert compiled == expected, f"{mo_path} is older than its .po: run `make translations`"
+    assert compiled_is_current(load_catalog(locale), mo_path), (
+        f"{mo_path} is older than its .po: run `make translations`"
+    )
 
 
 # --- the catalogs at work --------------------------------------------------------------------

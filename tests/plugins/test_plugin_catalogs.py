@@ -8,19 +8,22 @@ string added without updating the catalogs fails here, named with where it occur
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 import pytest
-from babel.messages.catalog import PYTHON_FORMAT, Catalog
+from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords
-from babel.messages.mofile import read_mo
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
 
 from portal import PROJECT_ROOT
+from portal.testing.catalogs import (
+    compiled_is_current,
+    placeholder_problems,
+    read_catalog,
+    translation_problem,
+)
 
 PLUGINS = PROJECT_ROOT / "plugins"
 PACKAGES = sorted(path for path in PLUGINS.iterdir() if (path / "translations").is_dir())
@@ -67,25 +70,7 @@ def source_messages(package: Path) -> dict[str, tuple[str | tuple[str, ...], lis
 
 @cache
 def load_catalog(package: Path, locale: str) -> Catalog:
-    with (package / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return read_po(po, locale=locale)
-
-
-def forms(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def placeholders(text: str) -> tuple[frozenset[tuple[str, str]], tuple[str, ...]]:
-    """Return the named placeholders (name, conversion) and the positional conversions."""
-    named, positional = set(), []
-    for name, _flags, conversion in PYTHON_FORMAT.findall(text):
-        if conversion == "%":
-            continue
-        if name:
-            named.add((name, conversion))
-        else:
-            positional.append(conversion)
-    return frozenset(named), tuple(positional)
+    return read_catalog(package / "translations" / locale / "LC_MESSAGES" / "messages.po", locale)
 
 
 def test_the_bundled_rule_sets_ship_catalogs():
@@ -119,18 +104,9 @@ def test_catalog_translates_every_string_of_the_plugin(package, locale):
     catalog = load_catalog(package, locale)
     problems = []
     for key, (message_id, locations) in sorted(source_messages(package).items()):
-        label = f"{key!r} ({', '.join(locations[:3])})"
-        message = catalog.get(key)
-        if message is None:
-            problems.append(f"missing: {label}")
-        elif isinstance(message_id, tuple) != message.pluralizable:
-            problems.append(f"singular/plural differs from the code: {label}")
-        elif message.fuzzy:
-            problems.append(f"fuzzy: {label}")
-        elif not all(forms(message.string)) or len(forms(message.string)) != (
-            catalog.num_plurals if message.pluralizable else 1
-        ):
-            problems.append(f"untranslated: {label}")
+        problem = translation_problem(catalog, key, None, isinstance(message_id, tuple))
+        if problem:
+            problems.append(f"{problem}: {key!r} ({', '.join(locations[:3])})")
     assert not problems, f"{package.name}/{locale}: {len(problems)} problem(s)\n" + "\n".join(
         [*problems, HOW_TO_FIX]
     )
@@ -138,40 +114,14 @@ def test_catalog_translates_every_string_of_the_plugin(package, locale):
 
 @pytest.mark.parametrize(("package", "locale"), CATALOGS, ids=CATALOG_IDS)
 def test_translations_keep_the_placeholders(package, locale):
-    catalog = load_catalog(package, locale)
-    problems = []
-    for message in catalog:
-        if not message.id or not message.string:
-            continue
-        ids, strings = forms(message.id), forms(message.string)
-        for index, translation in enumerate(strings):
-            if not translation:
-                continue
-            # The first form answers the singular, every other form the plural.
-            original = ids[min(index, len(ids) - 1)]
-            if placeholders(translation) != placeholders(original):
-                problems.append(f"{original!r} -> {translation!r}")
-    for message, errors in catalog.check():
-        problems.extend(f"{message.id!r}: {error}" for error in errors)
+    problems = placeholder_problems(load_catalog(package, locale))
     assert not problems, f"{package.name}/{locale}: placeholders differ\n" + "\n".join(problems)
-
-
-def _entry(message):
-    def plain(value):
-        return tuple(value) if isinstance(value, list | tuple) else value
-
-    return message.context, plain(message.id), plain(message.string)
 
 
 @pytest.mark.parametrize(("package", "locale"), CATALOGS, ids=CATALOG_IDS)
 def test_compiled_catalog_is_current(package, locale):
     mo_path = package / "translations" / locale / "LC_MESSAGES" / "messages.mo"
     assert mo_path.exists(), f"{mo_path} is missing: {HOW_TO_FIX}"
-    with mo_path.open("rb") as mo:
-        compiled = {_entry(m) for m in read_mo(mo) if m.id}
-    expected = {
-        _entry(m)
-        for m in load_catalog(package, locale)
-        if m.id and not m.fuzzy and all(forms(m.string))
-    }
-    assert compiled == expected, f"{mo_path} is older than its .po: {HOW_TO_FIX}"
+    assert compiled_is_current(load_catalog(package, locale), mo_path), (
+        f"{mo_path} is older than its .po: {HOW_TO_FIX}"
+    )
