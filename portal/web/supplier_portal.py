@@ -37,8 +37,6 @@ from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaFi
 from wtforms.validators import Length, Optional
 
 from portal.accounts.models import Role
-from portal.accounts.services import AccountError, normalise_email
-from portal.audit.services import diff, record
 from portal.core.errors import DomainError, LineErrors
 from portal.core.orders.carriers import CARRIERS, OTHER, tracking_url
 from portal.core.purchasing import responses
@@ -50,6 +48,7 @@ from portal.core.purchasing.models import (
 )
 from portal.core.purchasing.models import PurchaseOrderStatus as Status
 from portal.core.purchasing.services import status_history
+from portal.core.suppliers import services as supplier_services
 from portal.core.suppliers.models import SupplierClient
 from portal.core.suppliers.services import supplier_links
 from portal.db import contains_any, db
@@ -128,21 +127,6 @@ DELIVERY_METHOD_LABELS = {
     "standard": _l("Standard delivery"),
     "courier": _l("Courier"),
     "pickup": _l("Pick-up"),
-}
-
-REGISTRATION_FIELDS = (
-    "account_manager",
-    "account_phone",
-    "account_email",
-    "payment_terms",
-    "supplier_notes",
-)
-REGISTRATION_LENGTHS = {
-    "account_manager": 200,
-    "account_phone": 40,
-    "account_email": 254,
-    "payment_terms": 200,
-    "supplier_notes": 5000,
 }
 
 
@@ -788,39 +772,6 @@ def stores():
     )
 
 
-def update_registration(link: SupplierClient, values: dict[str, str]) -> dict[str, list]:
-    """Change the supplier's own registration data for a store; return what changed.
-
-    Audited on the supplier with old and new values, like the tenant's changes of the link.
-    """
-    cleaned = {}
-    for name in REGISTRATION_FIELDS:
-        value = (values.get(name) or "").strip()
-        if len(value) > REGISTRATION_LENGTHS[name]:
-            raise DomainError(
-                _l("At most %(num)d characters are allowed here.", num=REGISTRATION_LENGTHS[name]),
-                name,
-            )
-        cleaned[name] = value
-    if cleaned["account_email"]:
-        try:
-            cleaned["account_email"] = normalise_email(cleaned["account_email"])
-        except AccountError as error:
-            raise DomainError(error.message, "account_email") from None
-    before = {name: getattr(link, name) for name in REGISTRATION_FIELDS}
-    changes = diff(before, cleaned)
-    if changes:
-        for name, value in cleaned.items():
-            setattr(link, name, value)
-        record(
-            "supplier.registration_changed",
-            link.supplier,
-            changes=changes,
-            details={"client": link.client.name},
-        )
-    return changes
-
-
 @bp.route("/stores/<uuid:link_id>", methods=["GET", "POST"])
 @supplier_only
 def store(link_id: uuid.UUID):
@@ -838,8 +789,9 @@ def store(link_id: uuid.UUID):
     if form.validate_on_submit():
         outcome = attempt(
             form,
-            lambda: update_registration(
-                link, {name: getattr(form, name).data for name in REGISTRATION_FIELDS}
+            lambda: supplier_services.update_registration(
+                link,
+                {name: getattr(form, name).data for name in supplier_services.REGISTRATION_FIELDS},
             ),
         )
         if outcome.ok:

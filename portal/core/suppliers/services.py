@@ -33,6 +33,12 @@ LENGTHS = {
     "contact_name": 200,
     "contact_phone": 40,
     "contact_email": 254,
+    # The supplier's own registration data for a store.
+    "account_manager": 200,
+    "account_phone": 40,
+    "account_email": 254,
+    "payment_terms": 200,
+    "supplier_notes": 5000,
 }
 SITUATIONS_LENGTH = 200
 SUPPLIER_FIELDS = (
@@ -45,6 +51,13 @@ SUPPLIER_FIELDS = (
     "integration_key",
 )
 LINK_FIELDS = ("customer_number", "contact_name", "contact_phone", "contact_email")
+REGISTRATION_FIELDS = (
+    "account_manager",
+    "account_phone",
+    "account_email",
+    "payment_terms",
+    "supplier_notes",
+)
 
 
 def _text(value: str | None, field: str, *, required: bool = False) -> str:
@@ -354,17 +367,26 @@ def update_link(
             "contact_email": contact_email,
         }
     )
+    return _change_link(link, values, "supplier.client_link_changed")
+
+
+def update_registration(link: SupplierClient, values: Mapping[str, str | None]) -> dict[str, list]:
+    """Change the supplier's own registration data for a store; return what changed."""
+    cleaned = {
+        name: (_email if name == "account_email" else _text)(values.get(name), name)
+        for name in REGISTRATION_FIELDS
+    }
+    return _change_link(link, cleaned, "supplier.registration_changed")
+
+
+def _change_link(link: SupplierClient, values: dict[str, str], action: str) -> dict[str, list]:
+    """Write ``values`` on the link and audit the change on the supplier, with the store."""
     before = {key: getattr(link, key) for key in values}
     changes = diff(before, values)
     if changes:
         for key, value in values.items():
             setattr(link, key, value)
-        record(
-            "supplier.client_link_changed",
-            link.supplier,
-            changes=changes,
-            details={"client": link.client.name},
-        )
+        record(action, link.supplier, changes=changes, details={"client": link.client.name})
     return changes
 
 
