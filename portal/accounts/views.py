@@ -106,6 +106,14 @@ def send_password_link(user, template: str) -> None:
         )
 
 
+def invited(user, back_url: str):
+    """Send a newly invited ``user`` the e-mail, commit, say so and go back to ``back_url``."""
+    send_password_link(user, "invitation")
+    db.session.commit()
+    flash(_("%(email)s was invited by e-mail to use the portal.", email=user.email), "success")
+    return redirect(back_url)
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 def forgot_password():
     form = ForgotPasswordForm()

@@ -14,7 +14,7 @@ from wtforms import BooleanField, EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.models import User
-from portal.accounts.views import send_password_link
+from portal.accounts.views import invited
 from portal.audit.models import AuditEntry
 from portal.core.clients import services
 from portal.core.clients.models import Client
@@ -26,6 +26,7 @@ from portal.web.access import staff_only
 from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
+from portal.web.refusals import attempt
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 add_nav_item(NavItem("clients.index", _l("Clients"), STAFF, 70, section="clients."))
@@ -227,21 +228,14 @@ def invite(client_id: uuid.UUID):
     client = get_or_404(Client, client_id)
     invite_form = InviteForm(prefix=INVITE_PREFIX)
     if invite_form.validate_on_submit():
-        try:
-            user = services.invite_client_user(
+        outcome = attempt(
+            invite_form,
+            lambda: services.invite_client_user(
                 client, invite_form.email.data, invite_form.name.data or ""
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form_errors_to_fields(invite_form, error)
-        else:
-            send_password_link(user, "invitation")
-            db.session.commit()
-            flash(
-                _("%(email)s was invited by e-mail to use the portal.", email=user.email),
-                "success",
-            )
-            return redirect(url_for("clients.edit", client_id=client.id))
+            ),
+        )
+        if outcome.ok:
+            return invited(outcome.result, url_for("clients.edit", client_id=client.id))
     form = ClientForm(formdata=None, obj=client)
     form.purchase_order_warehouse_id.choices = _warehouse_choices()
     form.purchase_order_warehouse_id.data = (

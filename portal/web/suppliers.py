@@ -20,7 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 from portal.accounts.login import role_required
 from portal.accounts.models import Role, User
-from portal.accounts.views import send_password_link
+from portal.accounts.views import invited
 from portal.audit.models import AuditEntry
 from portal.core.errors import DomainError
 from portal.core.suppliers import services
@@ -34,6 +34,7 @@ from portal.web.access import staff_only
 from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
+from portal.web.refusals import attempt
 
 log = logging.getLogger(__name__)
 
@@ -597,19 +598,12 @@ def invite(supplier_id: uuid.UUID):
     supplier = get_or_404(Supplier, supplier_id)
     form = _invite_form(request.form)
     if form.validate_on_submit():
-        try:
-            user = services.invite_supplier_user(
+        outcome = attempt(
+            form,
+            lambda: services.invite_supplier_user(
                 supplier, form.email.data, form.name.data or "", form.locale.data or None
-            )
-        except DomainError as error:
-            db.session.rollback()
-            form_errors_to_fields(form, error)
-        else:
-            send_password_link(user, "invitation")
-            db.session.commit()
-            flash(
-                _("%(email)s was invited by e-mail to use the portal.", email=user.email),
-                "success",
-            )
-            return redirect(url_for("suppliers.edit", supplier_id=supplier.id))
+            ),
+        )
+        if outcome.ok:
+            return invited(outcome.result, url_for("suppliers.edit", supplier_id=supplier.id))
     return _render_supplier(supplier, _supplier_form_readonly(supplier), invite=form)
