@@ -53,6 +53,16 @@ def whole_number(text) -> int | str:
     return int(text) if _WHOLE.match(text) else text
 
 
+def line_quantities(lines, form) -> dict[uuid.UUID, int | str]:
+    """Read the quantity typed for each line (field ``line-<id>`` of ``form``, the request's
+    form data); blank means none. The service refuses what is not a whole number."""
+    quantities = {}
+    for line in lines:
+        raw = form.get(f"line-{line.id}", "").strip()
+        quantities[line.id] = whole_number(raw) if raw else 0
+    return quantities
+
+
 def filled_rows(entries) -> list[tuple[int, dict]]:
     """Return ``(row, data)`` of the rows with anything typed in, numbered from 1."""
     rows = []

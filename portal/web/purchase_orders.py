@@ -50,9 +50,9 @@ from portal.web.filters import client_choices, status_and_client_filters
 from portal.web.lines import (
     CodeLineForm,
     entry_errors,
+    line_quantities,
     order_lines_from_rows,
     pad_rows,
-    whole_number,
 )
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
@@ -498,15 +498,6 @@ def cancel(purchase_order_id: uuid.UUID):
 # --- goods receipt (staff) -------------------------------------------------------------
 
 
-def _received_quantities(po: PurchaseOrder) -> dict[uuid.UUID, object]:
-    """Read the counted quantity of every line; blank means none arrived."""
-    quantities = {}
-    for line in po.lines:
-        raw = request.form.get(f"line-{line.id}", "").strip()
-        quantities[line.id] = whole_number(raw) if raw else 0
-    return quantities
-
-
 @bp.route("/<uuid:purchase_order_id>/receive", methods=["GET", "POST"])
 @staff_only
 def receive(purchase_order_id: uuid.UUID):
@@ -523,7 +514,7 @@ def receive(purchase_order_id: uuid.UUID):
         outcome = attempt(
             form,
             lambda: services.receive_goods(
-                po, _received_quantities(po), form.note.data or "", _version(form)
+                po, line_quantities(po.lines, request.form), form.note.data or "", _version(form)
             ),
         )
         line_errors, stale = outcome.line_errors, outcome.stale

@@ -59,7 +59,7 @@ from portal.purchase_notifications import (
 )
 from portal.web import plugin_settings
 from portal.web.access import _client_with_access, _require, is_staff, visible
-from portal.web.lines import whole_number
+from portal.web.lines import line_quantities, whole_number
 from portal.web.navigation import NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 from portal.web.products import parse_amount
@@ -636,15 +636,6 @@ def confirm(purchase_order_id: uuid.UUID):
 # --- dispatch --------------------------------------------------------------------------------
 
 
-def _dispatch_quantities(po: PurchaseOrder) -> dict[uuid.UUID, object]:
-    """Read the dispatched units of every line; blank means none of it goes now."""
-    quantities = {}
-    for line in po.lines:
-        raw = request.form.get(f"line-{line.id}", "").strip()
-        quantities[line.id] = whole_number(raw) if raw else 0
-    return quantities
-
-
 @bp.route("/orders/<uuid:purchase_order_id>/dispatch", methods=["GET", "POST"])
 @supplier_only
 def dispatch(purchase_order_id: uuid.UUID):
@@ -668,7 +659,7 @@ def dispatch(purchase_order_id: uuid.UUID):
                 carrier=form.carrier.data or "",
                 tracking_code=form.tracking_code.data or "",
                 expected_date=form.expected_date.data,
-                quantities=_dispatch_quantities(po),
+                quantities=line_quantities(po.lines, request.form),
                 note=form.note.data or "",
                 expected_version=version,
             ),
