@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from functools import cache
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request, session
-from flask_babel import Babel, format_currency, format_date, format_decimal, get_locale
+from flask_babel import (
+    Babel,
+    format_currency,
+    format_date,
+    format_decimal,
+    get_locale,
+    get_timezone,
+)
 from flask_login import current_user
 
 from portal import PROJECT_ROOT
@@ -64,6 +72,15 @@ def text_direction(code: str | None = None) -> str:
     """Return "ltr" or "rtl" for ``code`` (default: the locale of the request)."""
     locale = Locale.parse(code) if code else get_locale()
     return "rtl" if locale is not None and locale.text_direction == "rtl" else "ltr"
+
+
+def start_of_day(day: date) -> datetime:
+    """Return the start of ``day`` in the viewer's time zone, as a UTC datetime."""
+    zone = get_timezone()
+    start = datetime.combine(day, time.min)
+    # pytz zones need localize() for the right offset; zoneinfo zones take tzinfo directly.
+    start = zone.localize(start) if hasattr(zone, "localize") else start.replace(tzinfo=zone)
+    return start.astimezone(UTC)
 
 
 def money(amount, currency) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from flask import url_for
 from flask_babel import get_timezone
@@ -11,17 +11,13 @@ from werkzeug.routing import BuildError
 
 from portal.accounts.models import Role
 from portal.core.dashboard import dashboard_figures
+from portal.i18n import start_of_day
 from portal.web.access import STAFF_ROLES
 
 
 def today_in_utc() -> tuple[datetime, datetime]:
     """Return the start and end of today in the viewer's time zone, as UTC datetimes."""
-    zone = get_timezone()
-    today = datetime.now(zone).date()
-    start = datetime.combine(today, time.min)
-    # pytz zones need localize() for the right offset; zoneinfo zones take tzinfo directly.
-    start = zone.localize(start) if hasattr(zone, "localize") else start.replace(tzinfo=zone)
-    start = start.astimezone(UTC)
+    start = start_of_day(datetime.now(get_timezone()).date())
     return start, start + timedelta(days=1)
 
 

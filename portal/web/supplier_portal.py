@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -25,7 +25,6 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_babel import get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -52,6 +51,7 @@ from portal.core.suppliers import services as supplier_services
 from portal.core.suppliers.models import SupplierClient
 from portal.core.suppliers.services import supplier_links
 from portal.db import contains_any, db
+from portal.i18n import start_of_day
 from portal.purchase_notifications import (
     notify_store_of_answer,
     notify_store_of_dispatch,
@@ -277,15 +277,6 @@ def _reference_form(po: PurchaseOrder, formdata=None) -> ReferenceForm:
 # --- the list --------------------------------------------------------------------------------
 
 
-def _start_of_day(day: date) -> datetime:
-    """Return the start of ``day`` in the viewer's time zone, as a UTC datetime."""
-    zone = get_timezone()
-    start = datetime.combine(day, time.min)
-    # pytz zones need localize() for the right offset; zoneinfo zones take tzinfo directly.
-    start = zone.localize(start) if hasattr(zone, "localize") else start.replace(tzinfo=zone)
-    return start.astimezone(UTC)
-
-
 def _date_arg(name: str) -> date | None:
     value = request.args.get(name, "").strip()
     if not value:
@@ -343,10 +334,10 @@ def order_rows(
     if status is not None:
         statement = statement.where(PurchaseOrder.status == status)
     if sent_from is not None:
-        statement = statement.where(PurchaseOrder.sent_at >= _start_of_day(sent_from))
+        statement = statement.where(PurchaseOrder.sent_at >= start_of_day(sent_from))
     if sent_to is not None:
         statement = statement.where(
-            PurchaseOrder.sent_at < _start_of_day(date.fromordinal(sent_to.toordinal() + 1))
+            PurchaseOrder.sent_at < start_of_day(date.fromordinal(sent_to.toordinal() + 1))
         )
     return statement
 
