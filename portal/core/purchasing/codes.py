@@ -54,13 +54,19 @@ CXML_EVENT_KINDS = {
 }
 
 
+# States that follow a confirmation: the answer given then still stands.
+AFTER_CONFIRMATION = (
+    Status.IN_PRODUCTION,
+    Status.DISPATCHED,
+    Status.PARTIALLY_RECEIVED,
+    Status.RECEIVED,
+)
+
+
 def ubl_response_code(po: PurchaseOrder) -> str | None:
     """The UBL code of the supplier's answer so far: a confirmation that changed lines is
     "CA" (accepted with changes) even when the changes were final; None before any answer."""
-    if po.status in (Status.IN_PRODUCTION, Status.DISPATCHED) or po.status in (
-        Status.PARTIALLY_RECEIVED,
-        Status.RECEIVED,
-    ):
+    if po.status in AFTER_CONFIRMATION:
         status = Status.CONFIRMED if po.answered_at else None
     else:
         status = po.status
