@@ -167,8 +167,11 @@ def user_create(
             )
         except AccountError as error:
             raise _fail(error) from None
+        # Read before the commit expires the objects: reloading the user outside the tenant
+        # context would find no row under PostgreSQL's row-level security.
+        done = f"Created {role} {user.email} for tenant {tenant.slug}."
         db.session.commit()
-    click.echo(f"Created {role} {user.email} for tenant {tenant.slug}.")
+    click.echo(done)
 
 
 @click.command("serve")
@@ -184,13 +187,20 @@ def serve(host: str, port: int, threads: int) -> None:
 def _serve(app: Flask, host: str, port: int, threads: int) -> None:
     import waitress
 
-    from portal.outbox.services import InProcessWorker
+    from portal.db import db
+    from portal.worker.embedded import EmbeddedWorker
+    from portal.worker.services import mode
 
-    worker = InProcessWorker(app).start()
+    # The command's own session must not keep a transaction open while the threads serve:
+    # on SQLite it holds a lock that makes the requests' writes fail (portal/db.py).
+    db.session.remove()
+    # With Celery, `portal worker` delivers; this process only hands work over.
+    worker = EmbeddedWorker(app).start() if mode(app) == "embedded" else None
     try:
         waitress.serve(app, host=host, port=port, threads=threads, ident="portal")
     finally:
-        worker.stop()
+        if worker is not None:
+            worker.stop()
 
 
 @click.command("demo")
@@ -264,5 +274,7 @@ def plugins_list(slug: str | None) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (tenant_group, user_group, plugins_group, serve, demo):
+    from portal.worker.cli import worker
+
+    for command in (tenant_group, user_group, plugins_group, serve, demo, worker):
         app.cli.add_command(command)

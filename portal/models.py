@@ -33,6 +33,7 @@ from portal.jobs.models import Job
 from portal.outbox.models import OutboxMessage
 from portal.plugins.models import PluginActivation
 from portal.tenants.models import Tenant, TenantDomain
+from portal.worker.models import WorkerHeartbeat
 
 __all__ = [
     "Address",
@@ -75,4 +76,5 @@ __all__ = [
     "User",
     "UserSession",
     "Warehouse",
+    "WorkerHeartbeat",
 ]

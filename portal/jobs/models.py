@@ -50,6 +50,13 @@ class Job(TenantOwned, db.Model):
     result: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # [{"row": 3, "message": "..."}], already translated into the starting user's language.
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The language of the user who started it: messages are written in it, on any worker.
+    locale: Mapped[str] = mapped_column(String(35), default="en")
+    # How often a worker took it up; a job whose worker died is run again a few times.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker running it now (WorkerHeartbeat.name), and when it was last handed over.
+    worker: Mapped[str | None] = mapped_column(String(255))
+    dispatched_at: Mapped[datetime | None]
 
     @property
     def percent(self) -> int:

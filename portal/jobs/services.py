@@ -1,9 +1,11 @@
-"""Run background jobs: in a thread pool of the web process (embedded), or eagerly in tests.
+"""Run background jobs: on a worker (Celery or the embedded one), or eagerly in tests.
 
 A job handler gets the job and a ``progress(done, total)`` callback, runs inside the job's
 tenant context as the user who started it, and returns a result dict, or raises
-:class:`JobFailed` with the errors to show. The same handler can later run in a Celery
-worker; only :func:`schedule` changes.
+:class:`JobFailed` with the errors to show. The handler does not commit: what it wrote is
+committed together with the job's end, so a worker that dies mid-job leaves nothing half
+done, and the job can run again (:mod:`portal.worker.services` takes it up). ``progress``
+commits the session, so a handler reports progress only before it writes.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask, current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from portal.audit.services import Actor, acting_as
@@ -26,7 +28,6 @@ from portal.tenants.context import tenant_context
 log = logging.getLogger(__name__)
 Handler = Callable[[Job, Callable[[int, int], None]], dict[str, Any]]
 _handlers: dict[str, Handler] = {}
-_executor: ThreadPoolExecutor | None = None
 
 
 class JobFailed(Exception):
@@ -67,73 +68,79 @@ def create_job(
 
 
 def schedule(job: Job, locale: str) -> None:
-    """Start the committed ``job``: now (tests, PORTAL_JOBS_EAGER) or in the thread pool."""
+    """Hand the committed ``job`` over to a worker, to run in ``locale``; commits."""
+    from portal.worker.dispatch import dispatch_job
+
     app = current_app._get_current_object()
-    tenant = job.tenant_id
-    if app.config.get("PORTAL_JOBS_EAGER"):
-        run_job(app, tenant, job.id, locale)
-        return
-    _pool().submit(run_job, app, tenant, job.id, locale)
+    job.locale = locale
+    job.dispatched_at = utcnow()
+    tenant_id, job_id = job.tenant_id, job.id
+    db.session.commit()
+    dispatch_job(app, tenant_id, job_id)
 
 
-def _pool() -> ThreadPoolExecutor:
-    global _executor
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="portal-job")
-    return _executor
+def run_job(app: Flask, tenant_id: uuid.UUID, job_id: uuid.UUID, locale: str | None = None) -> None:
+    """Run one queued job to its end, recording progress, result or errors on the job row.
 
-
-def run_job(app: Flask, tenant_id: uuid.UUID, job_id: uuid.UUID, locale: str) -> None:
-    """Run one job to its end, recording progress, result or errors on the job row."""
+    The job is claimed first (queued -> running, in one UPDATE): of two workers handed the
+    same job, one runs it and the other returns.
+    """
     from portal.tenants.models import Tenant
+    from portal.worker.services import mode, worker_name
 
     with app.app_context():
         tenant = db.session.get(Tenant, tenant_id)
-        with tenant_context(tenant), force_locale(locale):
-            job = db.session.scalar(select(Job).where(Job.id == job_id))
-            if job is None or job.status != JobStatus.QUEUED:
-                return
-            job.status = JobStatus.RUNNING
-            job.started_at = utcnow()
-            db.session.commit()
-
-            def progress(done: int, total: int) -> None:
-                # Its own small UPDATE and commit, so that the page polling the job sees it.
-                db.session.execute(
-                    update(Job)
-                    .where(Job.id == job_id)
-                    .values(done=done, total=total)
-                    .execution_options(synchronize_session=False)
+        if tenant is None:
+            return
+        with tenant_context(tenant):
+            claimed = db.session.execute(
+                update(Job)
+                .where(Job.tenant_id == tenant.id, Job.id == job_id)
+                .where(Job.status == JobStatus.QUEUED)
+                .values(
+                    status=JobStatus.RUNNING,
+                    started_at=utcnow(),
+                    worker=worker_name(mode(app)),
+                    attempts=Job.attempts + 1,
                 )
-                db.session.commit()
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            db.session.commit()
+            if not claimed:
+                return
+            job = db.session.scalar(select(Job).where(Job.id == job_id))
+            with force_locale(locale or job.locale):
+                _run_claimed(job)
 
-            with acting_as(Actor(user_id=job.created_by_id)):
-                try:
-                    result = _handlers[job.kind](job, progress)
-                except JobFailed as failed:
-                    db.session.rollback()
-                    _finish(
-                        job_id,
-                        JobStatus.FAILED,
-                        errors=[{"row": None, "message": str(failed.message)}, *failed.errors],
-                    )
-                except Exception:
-                    log.exception("job %s (%s) crashed", job_id, job.kind)
-                    db.session.rollback()
-                    from flask_babel import gettext as _
 
-                    _finish(
-                        job_id,
-                        JobStatus.FAILED,
-                        errors=[
-                            {
-                                "row": None,
-                                "message": _("The job failed unexpectedly. Please try again."),
-                            }
-                        ],
-                    )
-                else:
-                    _finish(job_id, JobStatus.DONE, result=result)
+def _run_claimed(job: Job) -> None:
+    job_id = job.id
+
+    def progress(done: int, total: int) -> None:
+        # Its own small UPDATE and commit, so that the page polling the job sees it.
+        db.session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(done=done, total=total)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+    with acting_as(Actor(user_id=job.created_by_id)):
+        try:
+            result = _handlers[job.kind](job, progress)
+        except JobFailed as failed:
+            db.session.rollback()
+            errors = [{"row": None, "message": str(failed.message)}, *failed.errors]
+            _finish(job_id, JobStatus.FAILED, errors=errors)
+        except Exception:
+            log.exception("job %s (%s) crashed", job_id, job.kind)
+            db.session.rollback()
+            message = _("The job failed unexpectedly. Please try again.")
+            _finish(job_id, JobStatus.FAILED, errors=[{"row": None, "message": message}])
+        else:
+            # The handler's writes and the job's end are committed together.
+            _finish(job_id, JobStatus.DONE, result=result)
 
 
 def _finish(job_id, status: JobStatus, *, result=None, errors=None) -> None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask
 from sqlalchemy import select
 
 from portal.db import db, utcnow
@@ -85,9 +83,26 @@ def _claim_due(limit: int) -> list[tuple[TenantRef, Any]]:
 
 def deliver_due(limit: int = 50) -> int:
     """Deliver up to ``limit`` due rows; return how many were delivered successfully."""
+    return _deliver_batch(limit)[0]
+
+
+def drain(limit: int = 50, rounds: int = 20) -> int:
+    """Deliver due rows batch after batch until none is left (at most ``rounds`` batches);
+    return how many were delivered successfully."""
+    delivered = 0
+    for _round in range(rounds):
+        done, handled = _deliver_batch(limit)
+        delivered += done
+        if handled == 0:
+            break
+    return delivered
+
+
+def _deliver_batch(limit: int) -> tuple[int, int]:
+    """Return how many rows were delivered and how many this worker handled at all."""
     from portal.tenants.models import Tenant
 
-    delivered = 0
+    delivered = handled = 0
     for tenant_id, message_id in _claim_due(limit):
         tenant = db.session.get(Tenant, tenant_id)
         with tenant_context(tenant):
@@ -101,6 +116,7 @@ def deliver_due(limit: int = 50) -> int:
             if message is None:
                 db.session.rollback()
                 continue
+            handled += 1
             message.attempts += 1
             try:
                 _handlers[message.kind](message.payload, message.idempotency_key)
@@ -129,38 +145,10 @@ def deliver_due(limit: int = 50) -> int:
                 message.last_error = None
                 delivered += 1
             db.session.commit()
-    return delivered
+    return delivered, handled
 
 
 def retry(message: OutboxMessage) -> None:
     """Put a failed or waiting row back in the queue for immediate delivery."""
     message.status = OutboxStatus.PENDING
     message.next_attempt_at = utcnow()
-
-
-class InProcessWorker:
-    """The embedded worker: a daemon thread that delivers due rows every few seconds."""
-
-    def __init__(self, app: Flask, interval: float = 2.0) -> None:
-        self.app = app
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="portal-outbox", daemon=True)
-
-    def start(self) -> InProcessWorker:
-        self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            with self.app.app_context():
-                try:
-                    deliver_due()
-                except Exception:
-                    log.exception("outbox worker round failed")
-                    db.session.rollback()
-            self._stop.wait(self.interval)

@@ -148,6 +148,8 @@ def make_test_app(database: TestDatabase, mail_port: int, **config) -> Flask:
         "PORTAL_MAIL_SERVER": "127.0.0.1",
         "PORTAL_MAIL_PORT": str(mail_port),
         "PORTAL_MAIL_TIMEOUT": "5",
+        # Work runs in the test's process unless a test asks for Celery.
+        "PORTAL_WORKER": "embedded",
         **config.pop("ENVIRON", {}),
     }
     config.setdefault("PORTAL_JOBS_EAGER", True)

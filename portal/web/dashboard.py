@@ -71,4 +71,8 @@ def dashboard_context() -> dict:
     else:
         return {**context, "view": "supplier", "supplier_counts": _supplier_counts()}
     start, end = today_in_utc()
+    if view == "staff":
+        from portal.worker.services import tenant_health
+
+        context["workers"] = tenant_health()
     return {**context, "view": view, "figures": dashboard_figures(client_id, start, end)}

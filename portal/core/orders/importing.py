@@ -349,5 +349,5 @@ def run_order_import(job, progress) -> dict:
         )
     except DomainError as refused:
         raise JobFailed(refused.message, []) from None
-    db.session.commit()
+    # Not committed here: the job runner commits the order together with the job's end.
     return {"order_id": str(order.id), "order_number": order.number, "lines": len(parsed.lines)}

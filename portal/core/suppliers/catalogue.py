@@ -536,7 +536,7 @@ def run_catalogue_import(job, progress) -> dict:
         raise JobFailed(
             refused.message, [{"row": e.row, "message": str(e.message)} for e in refused.errors]
         ) from None
-    db.session.commit()
+    # Not committed here: the job runner commits the import together with the job's end.
     return summary.as_dict()
 
 
