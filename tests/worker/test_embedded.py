@@ -53,7 +53,8 @@ def test_the_embedded_worker_delivers_beats_and_reruns_a_dead_process_job(
             assert wait_for(lambda: mailbox.to("someone@example.test")), "nothing was delivered"
             with app.app_context():
                 beat = db.session.get(WorkerHeartbeat, worker.name)
-                assert beat is not None and beat.kind == "embedded"
+                assert beat is not None
+                assert beat.kind == "embedded"
 
             def job_ended():
                 with app.app_context():
