@@ -54,7 +54,12 @@ def create_celery(app: Flask) -> Celery:
         worker_concurrency=app.config.get("PORTAL_WORKER_CONCURRENCY") or 2,
         worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        # Every key of the broker carries the installation's prefix: two installations may
+        # share one Redis database without taking each other's tasks.
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "global_keyprefix": f"{prefix}:",
+        },
         # A web request never waits long for a broker that is down: the sweep catches up.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
         broker_connection_timeout=3,
