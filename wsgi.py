@@ -1,3 +1,1 @@
-from portal import create_app
-
-app = create_app()
+from portal.wsgi import app as app

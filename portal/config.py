@@ -7,9 +7,12 @@ which of the settings is wrong.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import secrets
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,10 @@ from sqlalchemy.exc import ArgumentError
 
 PREFIX = "PORTAL_"
 ENVIRONMENTS = ("production", "development")
+WORKERS = ("embedded", "celery")
+# How the connection to the SMTP server is secured: not at all, STARTTLS after connecting,
+# or TLS from the first byte (SMTPS, usually port 465).
+MAIL_SECURITY = ("none", "starttls", "tls")
 _HOSTNAME = re.compile(
     r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
 )
@@ -55,6 +62,18 @@ def _boolean(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{PREFIX}{name} must be true or false, got {raw!r}")
 
 
+def _choice(
+    env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str | None
+) -> str | None:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{PREFIX}{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
 def _database_url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     raw = env.get(PREFIX + name) or default
     if raw is None:
@@ -70,6 +89,14 @@ def _database_url(env: Mapping[str, str], name: str, default: str | None) -> str
     if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
         # psycopg 3 is the driver we ship; plain "postgresql://" would ask for psycopg2.
         url = url.set(drivername="postgresql+psycopg")
+    if url.drivername == "postgresql+psycopg":
+        try:
+            import psycopg  # noqa: F401  (the driver of the "postgres" extra)
+        except ImportError:
+            raise ConfigError(
+                f"{PREFIX}{name} points at PostgreSQL, which needs the driver: "
+                "pip install 'supplyport[postgres]'"
+            ) from None
     return url.render_as_string(hide_password=False)
 
 
@@ -80,15 +107,69 @@ def _secret_key(env: Mapping[str, str], instance_path: Path) -> str:
             raise ConfigError(f"{PREFIX}SECRET_KEY must be at least 32 characters long")
         return raw
     key_file = instance_path / "secret_key"
-    if key_file.exists():
-        return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    # Written with owner-only permissions: the key signs every session cookie.
-    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
+    if not key_file.exists():
+        _publish_secret_key(key_file)
+    key = key_file.read_text().strip()
+    if len(key) < 32:
+        raise ConfigError(
+            f"The secret key file {key_file} is empty or too short: delete it to have a new "
+            f"key generated, or set {PREFIX}SECRET_KEY"
+        )
     return key
+
+
+def _publish_secret_key(key_file: Path) -> None:
+    # Several processes may boot on a fresh instance folder at once. Each writes a complete
+    # key to a file of its own (mkstemp: owner-only permissions, as the key signs every
+    # session cookie) and links it to the final name; link() never replaces an existing
+    # file, so exactly one key is published, and no process can read a half-written one.
+    # The others' keys are thrown away and they read the winner's.
+    key_file.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=".secret_key-")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(temporary, key_file)
+    finally:
+        os.unlink(temporary)
+
+
+def _redis_prefix(env: Mapping[str, str], database_url: str) -> str:
+    raw = env.get(PREFIX + "REDIS_PREFIX")
+    if raw is not None and raw != "":
+        if raw != raw.strip() or any(character.isspace() for character in raw):
+            raise ConfigError(f"{PREFIX}REDIS_PREFIX must not contain spaces, got {raw!r}")
+        return raw
+    # One Redis database may serve several installations: the default prefix names the
+    # database an installation uses (without the role and password, which differ between
+    # the owner and the application role of the same installation).
+    url = make_url(database_url)
+    place = f"{url.get_backend_name()}://{url.host or ''}:{url.port or ''}/{url.database or ''}"
+    return f"portal:{hashlib.sha256(place.encode()).hexdigest()[:12]}:"
+
+
+def _mail_security(env: Mapping[str, str]) -> str:
+    security = _choice(env, "MAIL_SECURITY", MAIL_SECURITY, None)
+    # PORTAL_MAIL_USE_TLS=true is the older spelling of PORTAL_MAIL_SECURITY=starttls.
+    use_tls = _boolean(env, "MAIL_USE_TLS", False)
+    if security is None:
+        return "starttls" if use_tls else "none"
+    if use_tls and security == "none":
+        raise ConfigError(
+            f"{PREFIX}MAIL_USE_TLS=true contradicts {PREFIX}MAIL_SECURITY=none; "
+            f"drop {PREFIX}MAIL_USE_TLS, {PREFIX}MAIL_SECURITY replaces it"
+        )
+    return security
+
+
+def _existing_file(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(PREFIX + name) or None
+    if raw is not None and not Path(raw).is_file():
+        raise ConfigError(f"{PREFIX}{name} must name a readable file, got {raw!r}")
+    return raw
 
 
 def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -112,6 +193,7 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
     if "@" not in mail_sender:
         raise ConfigError(f"{PREFIX}MAIL_SENDER is not an e-mail address: {mail_sender!r}")
     development = environment == "development"
+    mail_security = _mail_security(env)
     return {
         "PORTAL_ENV": environment,
         "SECRET_KEY": _secret_key(env, instance_path),
@@ -121,7 +203,13 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         "PORTAL_DATABASE_ADMIN_URL": _database_url(env, "DATABASE_ADMIN_URL", None),
         "PORTAL_BASE_DOMAIN": base_domain,
         "PORTAL_REDIS_URL": redis_url,
+        "PORTAL_REDIS_PREFIX": _redis_prefix(env, database_url),
         "PORTAL_PROXY_COUNT": _integer(env, "PROXY_COUNT", 0, 0, 10),
+        # Unset means: Celery when PORTAL_REDIS_URL is set, the embedded worker otherwise.
+        "PORTAL_WORKER": _choice(env, "WORKER", WORKERS, None),
+        # Seconds between a worker's heartbeats and its sweeps for lost deliveries and dead jobs.
+        "PORTAL_WORKER_INTERVAL": _integer(env, "WORKER_INTERVAL", 10, 1, 300),
+        "PORTAL_WORKER_CONCURRENCY": _integer(env, "WORKER_CONCURRENCY", 2, 1, 64),
         "PORTAL_SESSION_IDLE_MINUTES": _integer(env, "SESSION_IDLE_MINUTES", 30, 1, 24 * 60),
         "PORTAL_SESSION_MAX_HOURS": _integer(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
         "PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT": _integer(
@@ -133,8 +221,10 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         "PORTAL_LOGIN_WINDOW_MINUTES": _integer(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
         "PORTAL_PASSWORD_RESET_HOURS": _integer(env, "PASSWORD_RESET_HOURS", 2, 1, 72),
         "MAIL_SERVER": env.get(PREFIX + "MAIL_SERVER", "127.0.0.1"),
-        "MAIL_PORT": _integer(env, "MAIL_PORT", 25, 1, 65535),
-        "MAIL_USE_TLS": _boolean(env, "MAIL_USE_TLS", False),
+        "MAIL_PORT": _integer(env, "MAIL_PORT", 465 if mail_security == "tls" else 25, 1, 65535),
+        "MAIL_SECURITY": mail_security,
+        # Certificates (PEM) to trust instead of the system's, for a server with a private CA.
+        "MAIL_CA_FILE": _existing_file(env, "MAIL_CA_FILE"),
         "MAIL_USERNAME": env.get(PREFIX + "MAIL_USERNAME") or None,
         "MAIL_PASSWORD": env.get(PREFIX + "MAIL_PASSWORD") or None,
         "MAIL_SENDER": mail_sender,

@@ -7,6 +7,9 @@ import os
 import sqlite3
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
@@ -91,6 +94,38 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 
+# How long a SQLite connection waits for another one's write lock before it gives up with
+# "database is locked". Longer than any single write transaction should take.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Whether a new transaction on SQLite announces that it will write (see _begin_sqlite).
+_sqlite_writes: ContextVar[bool] = ContextVar("portal_sqlite_writes", default=True)
+
+
+def expect_writes(writes: bool) -> Token[bool]:
+    """Tell the transactions begun from now on in this context whether they will write.
+
+    Only SQLite listens (see :func:`_begin_sqlite`). Returns the token for
+    :func:`reset_expect_writes`. The web layer calls it at the start of every request.
+    """
+    return _sqlite_writes.set(writes)
+
+
+def reset_expect_writes(token: Token[bool]) -> None:
+    """Undo :func:`expect_writes`."""
+    _sqlite_writes.reset(token)
+
+
+@contextmanager
+def read_only_transactions() -> Iterator[None]:
+    """Run the block with transactions that only read (deferred BEGIN on SQLite)."""
+    token = expect_writes(False)
+    try:
+        yield
+    finally:
+        reset_expect_writes(token)
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection, connection_record) -> None:
     if not isinstance(dbapi_connection, sqlite3.Connection):
@@ -100,14 +135,32 @@ def _configure_sqlite(dbapi_connection, connection_record) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
-    cursor.execute("PRAGMA busy_timeout = 5000")
+    # Set before the journal mode: switching to WAL needs a moment of exclusive access.
+    cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    # Write-ahead logging: readers never wait for the writer nor the writer for readers, so
+    # only two writers at once have to take turns. The mode is stored in the database file;
+    # an in-memory database answers "memory" and stays as it is.
+    cursor.execute("PRAGMA journal_mode = WAL")
     cursor.close()
 
 
 @event.listens_for(Engine, "begin")
 def _begin_sqlite(connection) -> None:
+    """Begin SQLite transactions that will write with BEGIN IMMEDIATE.
+
+    A deferred transaction takes the write lock only at its first write. When two of them
+    have both read and then both want to write, neither can get the lock until the other
+    ends, and SQLite fails one at once with "database is locked" instead of waiting: the
+    busy timeout does not apply to a lock upgrade. BEGIN IMMEDIATE takes the write lock at
+    the start, where waiting for it (the busy timeout) is safe, so writers queue up.
+
+    Every transaction is taken as a writer unless the code says otherwise with
+    :func:`expect_writes` / :func:`read_only_transactions`: the web layer marks requests with
+    safe methods (GET, HEAD, OPTIONS) as readers, so pages are served side by side while
+    forms, the worker and the CLI write one after the other. PostgreSQL does not need this.
+    """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _sqlite_writes.get() else "BEGIN")
 
 
 def like_pattern(text: str, *, prefix: bool = False) -> str:

@@ -17,9 +17,9 @@ from flask_babel import (
 )
 from flask_login import current_user
 
-from portal import PROJECT_ROOT
+from portal.resources import bundled_folder
 
-TRANSLATIONS = PROJECT_ROOT / "translations"
+TRANSLATIONS = bundled_folder("translations")
 SESSION_KEY = "locale"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formataddr
 from typing import Any
@@ -44,11 +45,30 @@ def send_email(payload: dict[str, Any], idempotency_key: str) -> None:
     message.set_content(payload["text"])
     if payload.get("html"):
         message.add_alternative(payload["html"], subtype="html")
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-    ) as smtp:
-        if config["MAIL_USE_TLS"]:
-            smtp.starttls()
+    with _connect(config) as smtp:
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
         smtp.send_message(message)
+
+
+def _connect(config) -> smtplib.SMTP:
+    """Open the connection to the SMTP server, secured as ``MAIL_SECURITY`` says.
+
+    With ``starttls`` and ``tls`` the server's certificate and host name are verified against
+    the system's certificate authorities, or against ``MAIL_CA_FILE`` when it is set; a
+    server that cannot prove who it is gets neither the password nor the message.
+    """
+    host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+    security = config["MAIL_SECURITY"]
+    if security == "none":
+        return smtplib.SMTP(host, port, timeout=timeout)
+    context = ssl.create_default_context(cafile=config["MAIL_CA_FILE"])
+    if security == "tls":
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    smtp = smtplib.SMTP(host, port, timeout=timeout)
+    try:
+        smtp.starttls(context=context)
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp

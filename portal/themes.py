@@ -18,9 +18,9 @@ from flask import Blueprint, Flask, abort, g, has_app_context, send_from_directo
 from flask.templating import Environment
 from jinja2 import ChoiceLoader, FileSystemLoader, Template
 
-from portal import PROJECT_ROOT
+from portal.resources import bundled_folder
 
-THEMES_DIR = PROJECT_ROOT / "themes"
+THEMES_DIR = bundled_folder("themes")
 DEFAULT_THEME = "harbour"
 
 

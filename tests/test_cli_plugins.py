@@ -46,7 +46,7 @@ def test_the_list_shows_each_plugin_and_what_it_offers(cli, test_plugins):
 
     assert result.exit_code == 0, result.output
     lines = lines_by_name(result.stdout)
-    assert "portal 0.1.0" in lines["manual"]
+    assert "supplyport 0.1.0" in lines["manual"]
     assert "integrations: manual" in lines["manual"]
     assert lines["manual"].endswith("[enabled by default]")
     assert "rule sets: test_country_rules" in lines["test_cli_rules"]

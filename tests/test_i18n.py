@@ -16,17 +16,19 @@ from babel.dates import format_datetime
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords, parse_mapping_cfg
-from babel.messages.plurals import get_plural
 from sqlalchemy import select
 
 from portal import PROJECT_ROOT
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.testing.catalogs import (
+    PLURAL_FORMS_FIX,
     compiled_is_current,
     forms,
     placeholder_problems,
+    plural_forms_problem,
     read_catalog,
+    sync_plural_forms,
     translation_problem,
 )
 
@@ -108,11 +110,37 @@ def test_catalog_header_is_right(locale):
     catalog = load_catalog(locale)
     assert str(catalog.locale) == locale
     assert not catalog.fuzzy, f"{locale}: the catalog header is marked fuzzy; pybabel skips it"
-    expected = get_plural(locale)
-    assert (catalog.num_plurals, catalog.plural_expr) == (
-        expected.num_plurals,
-        expected.plural_expr,
-    ), f"{locale}: Plural-Forms should be {expected.plural_forms}"
+    problem = plural_forms_problem(catalog, locale)
+    assert not problem, f"{locale}: Plural-Forms: {problem}. {PLURAL_FORMS_FIX}"
+
+
+def test_make_messages_brings_plural_forms_in_line_with_babel(tmp_path):
+    # A Spanish catalog as an older Babel wrote it: two forms where Babel now knows three.
+    po_path = tmp_path / "messages.po"
+    po_path.write_text(
+        'msgid ""\n'
+        'msgstr ""\n'
+        '"Language: es\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n'
+        '"Content-Type: text/plain; charset=utf-8\\n"\n'
+        "\n"
+        'msgid "%(num)d order line"\n'
+        'msgid_plural "%(num)d order lines"\n'
+        'msgstr[0] "%(num)d línea de pedido"\n'
+        'msgstr[1] "%(num)d líneas de pedido"\n',
+        encoding="utf-8",
+    )
+    assert plural_forms_problem(read_catalog(po_path, "es"), "es")
+    assert sync_plural_forms(po_path, "es") == 1
+    catalog = read_catalog(po_path, "es")
+    assert not plural_forms_problem(catalog, "es")
+    message = catalog.get("%(num)d order line")
+    assert message.fuzzy, "the translator must look at it again"
+    assert len(message.string) == catalog.num_plurals
+    assert message.string[0] == "%(num)d línea de pedido"
+    assert sync_plural_forms(po_path, "es") == 0  # in line now: the file stays as it is
+    assert "make messages" in PLURAL_FORMS_FIX
+    assert "portal.testing.catalogs" in (PROJECT_ROOT / "Makefile").read_text()
 
 
 # A catalog that says so in a PARTIAL file (with the reason) may lack translations; the

@@ -25,7 +25,9 @@ from sqlalchemy.orm.base import NO_VALUE
 from portal.tenants.models import Tenant, TenantDomain, TenantStatus
 
 TTL_SECONDS = 300
-PREFIX = "portal:tenant-host:"
+# After the installation's prefix (PORTAL_REDIS_PREFIX): one Redis database may hold the
+# caches of several installations, each with tenants of the same slugs.
+KEY = "tenant-host:"
 
 
 @dataclass(frozen=True)
@@ -131,13 +133,17 @@ def store():
     return found
 
 
+def _key(host: str) -> str:
+    return current_app.config["PORTAL_REDIS_PREFIX"] + KEY + host
+
+
 def cached_snapshot(host: str) -> TenantSnapshot | None:
-    text = store().get(PREFIX + host)
+    text = store().get(_key(host))
     return TenantSnapshot.from_json(text) if text else None
 
 
 def remember(host: str, snapshot: TenantSnapshot) -> None:
-    store().set(PREFIX + host, snapshot.to_json())
+    store().set(_key(host), snapshot.to_json())
 
 
 @event.listens_for(Session, "after_flush")
@@ -160,9 +166,7 @@ def _forget_changed_tenants(session: Session) -> None:
     if not changed or not has_app_context():
         return
     base = current_app.config["PORTAL_BASE_DOMAIN"]
-    store().delete(
-        *(PREFIX + (f"{name}.{base}" if kind == "slug" else name) for kind, name in changed)
-    )
+    store().delete(*(_key(f"{name}.{base}" if kind == "slug" else name) for kind, name in changed))
 
 
 @event.listens_for(Session, "after_rollback")

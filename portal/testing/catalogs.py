@@ -7,12 +7,15 @@ return the problems found as readable lines, so a test can list them all at once
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
+import babel
 from babel.messages.catalog import PYTHON_FORMAT, Catalog
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
+from babel.messages.plurals import get_plural
+from babel.messages.pofile import read_po, write_po
 
 
 def forms(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -88,3 +91,65 @@ def compiled_is_current(catalog: Catalog, mo_path: Path) -> bool:
         compiled = {_entry(m) for m in read_mo(mo) if m.id}
     expected = {_entry(m) for m in catalog if m.id and not m.fuzzy and all(forms(m.string))}
     return compiled == expected
+
+
+# --- plural forms ----------------------------------------------------------------------------
+
+#: What to do when a catalog's Plural-Forms differ from the installed Babel's.
+PLURAL_FORMS_FIX = (
+    "Run `make messages`: it writes Babel's Plural-Forms into the header and marks every "
+    "plural entry fuzzy. Then translate each fuzzy plural entry (one msgstr[n] per form, in "
+    "Babel's order), remove its fuzzy flag and run `make translations`."
+)
+
+
+def plural_forms_problem(catalog: Catalog, locale: str) -> str:
+    """How the catalog's Plural-Forms differ from the installed Babel's, or ``""``."""
+    expected = get_plural(locale)
+    if (catalog.num_plurals, catalog.plural_expr) == (expected.num_plurals, expected.plural_expr):
+        return ""
+    return (
+        f"the header says {catalog.plural_forms!r}, Babel {babel.__version__} says "
+        f"{expected.plural_forms!r}"
+    )
+
+
+def sync_plural_forms(po_path: Path, locale: str) -> int:
+    """Write the installed Babel's Plural-Forms into the catalog's header, when they differ.
+
+    Every plural entry is marked fuzzy (its forms may now mean other numbers) and gets one
+    ``msgstr[n]`` per form; forms beyond the new number are dropped. Return how many entries
+    need translating again (0: the file is unchanged).
+    """
+    catalog = read_catalog(po_path, locale)
+    if not plural_forms_problem(catalog, locale):
+        return 0
+    expected = get_plural(locale)
+    catalog.mime_headers = [
+        (name, expected.plural_forms if name.lower() == "plural-forms" else value)
+        for name, value in catalog.mime_headers
+    ]
+    changed = 0
+    for message in catalog:
+        if message.id and message.pluralizable:
+            strings = list(forms(message.string))[: expected.num_plurals]
+            message.string = tuple(strings + [""] * (expected.num_plurals - len(strings)))
+            message.flags.add("fuzzy")
+            changed += 1
+    with po_path.open("wb") as po:
+        write_po(po, catalog, width=76)
+    return changed
+
+
+def main(folders: list[str]) -> int:
+    """Bring the Plural-Forms of every catalog in ``folders`` in line with Babel's."""
+    for folder in folders:
+        for po_path in sorted(Path(folder).glob("*/LC_MESSAGES/*.po")):
+            changed = sync_plural_forms(po_path, po_path.parent.parent.name)
+            if changed:
+                print(f"{po_path}: new Plural-Forms; translate {changed} fuzzy plural entries")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -11,7 +11,6 @@ finds again in the database (:mod:`portal.worker.services`).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 
@@ -28,12 +27,8 @@ VISIBILITY_TIMEOUT = 3600
 
 
 def installation_prefix(app: Flask) -> str:
-    """Return a short name that tells this installation's queues from another's on one Redis."""
-    configured = app.config.get("PORTAL_REDIS_PREFIX")
-    if configured:
-        return str(configured).rstrip(":")
-    digest = hashlib.sha256(app.config["SQLALCHEMY_DATABASE_URI"].encode()).hexdigest()[:12]
-    return f"portal-{digest}"
+    """Return the installation's name on Redis (``PORTAL_REDIS_PREFIX`` without its colon)."""
+    return str(app.config["PORTAL_REDIS_PREFIX"]).rstrip(":")
 
 
 def create_celery(app: Flask) -> Celery:

@@ -75,7 +75,7 @@ def test_the_page_lists_the_plugins_with_what_they_offer(admin_browser, register
     manual = section_of(page, "manual")
     assert "Enabled" in manual
     assert "on by default" in manual
-    assert "portal 0.1.0" in manual  # distribution and version
+    assert "supplyport 0.1.0" in manual  # distribution and version
     assert "The manual supplier integration" in manual  # the module's first paragraph
     assert "Supplier integrations" in manual
     assert "In the portal" in manual

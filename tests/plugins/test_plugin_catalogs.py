@@ -15,12 +15,13 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_keywords
-from babel.messages.plurals import get_plural
 
 from portal import PROJECT_ROOT
 from portal.testing.catalogs import (
+    PLURAL_FORMS_FIX,
     compiled_is_current,
     placeholder_problems,
+    plural_forms_problem,
     read_catalog,
     translation_problem,
 )
@@ -92,11 +93,8 @@ def test_catalog_header_is_right(package, locale):
     catalog = load_catalog(package, locale)
     assert str(catalog.locale) == locale
     assert not catalog.fuzzy, f"{package.name}/{locale}: the header is marked fuzzy"
-    expected = get_plural(locale)
-    assert (catalog.num_plurals, catalog.plural_expr) == (
-        expected.num_plurals,
-        expected.plural_expr,
-    ), f"{package.name}/{locale}: Plural-Forms should be {expected.plural_forms}"
+    problem = plural_forms_problem(catalog, locale)
+    assert not problem, f"{package.name}/{locale}: Plural-Forms: {problem}. {PLURAL_FORMS_FIX}"
 
 
 @pytest.mark.parametrize(("package", "locale"), CATALOGS, ids=CATALOG_IDS)

@@ -77,3 +77,56 @@ def test_a_change_saved_in_one_process_is_seen_by_another(two_processes):
         db.session.commit()
     for browser in browsers:
         assert "After Ltd" in browser.get("/login").get_data(as_text=True)
+
+
+SHARED_REDIS_URL = "redis://127.0.0.1:6379/13"
+
+
+@pytest.fixture
+def two_installations(tmp_path, smtp_server):
+    """Two applications on two databases that share one Redis database."""
+    shared_redis = redis.Redis.from_url(SHARED_REDIS_URL)
+    apps = []
+    for name in ("one", "two"):
+        directory = tmp_path / name
+        directory.mkdir()
+        database = provision_database(directory)
+        app = make_test_app(
+            database, smtp_server.port, ENVIRON={"PORTAL_REDIS_URL": SHARED_REDIS_URL}
+        )
+        apps.append((app, database))
+    yield [app for app, _ in apps]
+    for app, database in apps:
+        for key in shared_redis.scan_iter(match=app.config["PORTAL_REDIS_PREFIX"] + "*"):
+            shared_redis.delete(key)
+        close_app(app)
+        database.drop()
+    shared_redis.close()
+
+
+def test_installations_sharing_redis_do_not_read_each_others_tenants(two_installations):
+    from portal.testing import factories
+
+    slug = f"twin-{uuid.uuid4().hex[:6]}"
+    browsers = []
+    for app, name in zip(
+        two_installations, ("First Installation", "Second Installation"), strict=True
+    ):
+        with app.app_context():
+            factories.make_tenant(slug=slug, name=name)
+            db.session.commit()
+        app.test_client_class = HostClient
+        browser = app.test_client()
+        browser.host = f"{slug}.localhost"
+        browsers.append(browser)
+    prefixes = {app.config["PORTAL_REDIS_PREFIX"] for app in two_installations}
+    assert len(prefixes) == 2
+
+    assert "First Installation" in browsers[0].get("/login").get_data(as_text=True)
+    page = browsers[1].get("/login").get_data(as_text=True)
+    assert "Second Installation" in page
+    assert "First Installation" not in page
+    shared_redis = redis.Redis.from_url(SHARED_REDIS_URL)
+    for prefix in prefixes:
+        assert shared_redis.exists(f"{prefix}tenant-host:{slug}.localhost")
+    shared_redis.close()

@@ -109,8 +109,10 @@ def test_a_job_whose_worker_died_too_often_fails_with_a_message_in_its_language(
     job = job_row(in_tenant, tenant, job_id)
     assert job.status == JobStatus.FAILED
     assert job.input_data is None
-    assert job.errors[0]["message"] == services.job_worker_gone_message("de")
-    assert job.errors[0]["message"] != services.job_worker_gone_message("en")
+    with app.app_context():
+        german, english = (services.job_worker_gone_message(code) for code in ("de", "en"))
+    assert job.errors[0]["message"] == german
+    assert german != english
 
 
 def test_a_queued_job_whose_hand_over_was_lost_is_handed_over_again(
