@@ -12,6 +12,7 @@ from alembic import context
 from flask import current_app
 from sqlalchemy import create_engine, inspect, make_url, text
 
+from portal.tenants.platform import FUNCTIONS as PLATFORM_FUNCTIONS
 from portal.tenants.rls import grant_statements
 
 config = context.config
@@ -45,9 +46,25 @@ def _grant_to_application_role(connection) -> None:
     if connection.dialect.name != "postgresql" or not app_user or app_user == admin_user:
         return
     tables = inspect(connection).get_table_names()
-    for statement in grant_statements(app_user, tables):
+    # Only the platform functions that exist at the revision just reached.
+    functions = list(
+        connection.scalars(
+            text(
+                "SELECT p.oid::regprocedure::text FROM pg_proc AS p"
+                " WHERE p.pronamespace = current_schema()::regnamespace"
+                " AND p.proname = ANY(:names)"
+            ),
+            {"names": list(PLATFORM_FUNCTIONS)},
+        )
+    )
+    for statement in grant_statements(app_user, tables, functions):
         connection.execute(text(statement))
-    logger.info("Granted the application role %s access to %d tables", app_user, len(tables))
+    logger.info(
+        "Granted the application role %s access to %d tables and %d functions",
+        app_user,
+        len(tables),
+        len(functions),
+    )
 
 
 def run_migrations_online():

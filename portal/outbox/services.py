@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from portal.db import db, utcnow
 from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.tenants.context import TenantRef, all_tenants, tenant_context
+from portal.tenants.context import tenant_context
+from portal.tenants.platform import due_outbox_messages
 
 log = logging.getLogger(__name__)
 
@@ -67,17 +68,10 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=random.uniform(ceiling.total_seconds() / 2, ceiling.total_seconds()))
 
 
-def _claim_due(limit: int) -> list[tuple[TenantRef, Any]]:
-    now = utcnow()
-    statement = (
-        select(OutboxMessage.tenant_id, OutboxMessage.id)
-        .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
-        .order_by(OutboxMessage.next_attempt_at)
-        .limit(limit)
-    )
-    with all_tenants():
-        rows = db.session.execute(statement).all()
-        db.session.commit()
+def _claim_due(limit: int) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    # Only ids cross tenants; each row is then read and delivered in its tenant's context.
+    rows = due_outbox_messages(utcnow(), limit)
+    db.session.commit()
     return rows
 
 

@@ -3,6 +3,10 @@
 Request handling enters the tenant resolved from the Host header; jobs and CLI commands enter
 one explicitly with :func:`tenant_context`. Queries on tenant-owned models outside any tenant
 context fail with :class:`TenantContextMissing` instead of returning every tenant's rows.
+
+There is no "all tenants" context: platform code that must look across tenants asks
+:mod:`portal.tenants.platform` for ids or counts and then works on each row inside that row's
+tenant context.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ class TenantRef:
 
 
 _current: ContextVar[TenantRef | None] = ContextVar("portal_tenant", default=None)
-_all_tenants: ContextVar[bool] = ContextVar("portal_all_tenants", default=False)
 
 
 def current_tenant() -> TenantRef | None:
@@ -43,11 +46,6 @@ def require_tenant() -> TenantRef:
             "tenant-owned data needs a tenant context: use tenant_context(tenant)"
         )
     return tenant
-
-
-def across_all_tenants() -> bool:
-    """Tell whether the code runs inside :func:`all_tenants`."""
-    return _all_tenants.get()
 
 
 def _apply_to_open_transaction() -> None:
@@ -67,21 +65,6 @@ def tenant_context(tenant) -> Iterator[TenantRef]:
         yield ref
     finally:
         _current.reset(token)
-        _apply_to_open_transaction()
-
-
-@contextmanager
-def all_tenants() -> Iterator[None]:
-    """Run the block across all tenants: the one explicit, greppable opt-out of scoping.
-
-    Only platform code uses it (the outbox worker claiming due rows, the operator's CLI).
-    """
-    token = _all_tenants.set(True)
-    _apply_to_open_transaction()
-    try:
-        yield
-    finally:
-        _all_tenants.reset(token)
         _apply_to_open_transaction()
 
 

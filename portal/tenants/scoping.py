@@ -8,6 +8,10 @@ Three walls, so that a forgotten filter in one query cannot leak another tenant'
 3. On PostgreSQL, row-level security policies check the tenant set per transaction with
    ``set_config(..., true)``, which ends with the transaction and never rides a pooled
    connection into the next request.
+
+The execution option :data:`ALL_TENANTS_OPTION` lifts the first wall for one statement and
+nothing else: on PostgreSQL the policies still bind, so cross-tenant questions go through
+:mod:`portal.tenants.platform`, which uses the option only on SQLite.
 """
 
 from __future__ import annotations
@@ -27,13 +31,10 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.util import find_tables
 
 from portal.db import db, uuid7
-from portal.tenants.context import (
-    TenantContextMissing,
-    across_all_tenants,
-    current_tenant,
-    require_tenant,
-)
+from portal.tenants.context import TenantContextMissing, current_tenant, require_tenant
 
+#: Execution option that skips the ORM's tenant filter for one statement (SQLite platform
+#: queries); the database's policies are not affected by it.
 ALL_TENANTS_OPTION = "all_tenants"
 
 
@@ -91,7 +92,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
         # Loads that follow a scoped parent row; the composite foreign keys keep them inside
         # the parent's tenant.
         return
-    if state.execution_options.get(ALL_TENANTS_OPTION) or across_all_tenants():
+    if state.execution_options.get(ALL_TENANTS_OPTION):
         return
     tenant = current_tenant()
     if tenant is None:
@@ -114,7 +115,6 @@ def _scope_statement(state: ORMExecuteState) -> None:
 @event.listens_for(Session, "before_flush")
 def _stamp_and_check(session: Session, flush_context, instances) -> None:
     tenant = current_tenant()
-    unrestricted = across_all_tenants()
     for obj in session.new:
         if not isinstance(obj, TenantOwned):
             continue
@@ -124,30 +124,19 @@ def _stamp_and_check(session: Session, flush_context, instances) -> None:
                     f"cannot save a new {type(obj).__name__} without a tenant context"
                 )
             obj.tenant_id = tenant.id
-        elif tenant is not None and obj.tenant_id != tenant.id and not unrestricted:
+        elif tenant is not None and obj.tenant_id != tenant.id:
             raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
     for obj in session.dirty:
-        if (
-            isinstance(obj, TenantOwned)
-            and tenant is not None
-            and not unrestricted
-            and obj.tenant_id != tenant.id
-        ):
+        if isinstance(obj, TenantOwned) and tenant is not None and obj.tenant_id != tenant.id:
             raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
 
 
-_SET_TENANT = text(
-    "SELECT set_config('portal.tenant_id', :tenant_id, true),"
-    " set_config('portal.all_tenants', :all_tenants, true)"
-)
+_SET_TENANT = text("SELECT set_config('portal.tenant_id', :tenant_id, true)")
 
 
 def _tenant_settings() -> dict[str, str]:
     tenant = current_tenant()
-    return {
-        "tenant_id": str(tenant.id) if tenant else "",
-        "all_tenants": "on" if across_all_tenants() else "off",
-    }
+    return {"tenant_id": str(tenant.id) if tenant else ""}
 
 
 @event.listens_for(Session, "after_begin")

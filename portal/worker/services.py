@@ -28,8 +28,13 @@ from sqlalchemy import delete, func, or_, select
 
 from portal.db import db, utcnow
 from portal.jobs.models import Job, JobStatus
-from portal.outbox.models import OutboxMessage, OutboxStatus
-from portal.tenants.context import all_tenants
+from portal.tenants.context import tenant_context
+from portal.tenants.platform import (
+    due_outbox_messages,
+    jobs_to_recover,
+    tenant_waiting_work,
+    waiting_work,
+)
 from portal.worker.models import WorkerHeartbeat
 
 #: A worker counts as gone when it has not beaten for this many intervals.
@@ -119,39 +124,30 @@ class WorkerHealth:
         return not self.alive and bool(self.waiting_deliveries or self.waiting_jobs)
 
 
+def _count_alive() -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(WorkerHeartbeat)
+            .where(WorkerHeartbeat.seen_at >= _alive_since())
+        )
+        or 0
+    )
+
+
 def health() -> WorkerHealth:
     """Count living workers and waiting work across all tenants (for ``/healthz``)."""
-    with all_tenants():
-        return tenant_health()
+    # Heartbeats are a platform table; the tenants' work is counted by the platform query,
+    # which sees past the tenant policy but answers with counts only.
+    waiting = waiting_work(utcnow())
+    return WorkerHealth(_count_alive(), waiting.deliveries, waiting.jobs)
 
 
 def tenant_health() -> WorkerHealth:
-    """Count living workers and the waiting work that the current scope sees: the tenant's
-    in a tenant context, everyone's inside :func:`all_tenants`."""
-    alive = db.session.scalar(
-        select(func.count())
-        .select_from(WorkerHeartbeat)
-        .where(WorkerHeartbeat.seen_at >= _alive_since())
-    )
-    deliveries = db.session.scalar(
-        select(func.count())
-        .select_from(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.PENDING,
-            OutboxMessage.next_attempt_at <= utcnow(),
-        )
-    )
-    jobs = db.session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(
-            or_(
-                Job.status == JobStatus.RUNNING,
-                (Job.status == JobStatus.QUEUED) & Job.dispatched_at.is_not(None),
-            )
-        )
-    )
-    return WorkerHealth(alive or 0, deliveries or 0, jobs or 0)
+    """Count living workers and the waiting work of the tenant in context (the dashboard's
+    view; :func:`health` counts every tenant's)."""
+    waiting = tenant_waiting_work(utcnow())
+    return WorkerHealth(_count_alive(), waiting.deliveries, waiting.jobs)
 
 
 def job_worker_gone_message(locale: str) -> str:
@@ -169,53 +165,59 @@ def recover_jobs(app: Flask | None = None) -> list[tuple]:
     Returns ``(tenant_id, job_id)`` of the jobs to hand over again. Jobs that already ran
     :data:`MAX_JOB_ATTEMPTS` times are marked failed instead.
     """
+    from portal.tenants.models import Tenant
+
     now = utcnow()
     alive = set(alive_workers())
     lost_before = now - timedelta(seconds=max(60, LOST_INTERVALS * interval(app)))
     # A worker that died right after claiming a job may not have beaten yet.
     grace = now - timedelta(seconds=STALE_INTERVALS * interval(app))
+    # Only ids cross tenants; each tenant's jobs are then locked, checked again and changed
+    # inside its own tenant context.
+    candidates: dict = {}
+    for tenant_id, job_id in jobs_to_recover(started_before=grace, dispatched_before=lost_before):
+        candidates.setdefault(tenant_id, []).append(job_id)
+    db.session.commit()
     again = []
-    with all_tenants():
-        running = db.session.scalars(
-            select(Job)
-            .where(Job.status == JobStatus.RUNNING, Job.started_at < grace)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for job in running:
-            if job.worker in alive:
-                continue
-            if job.attempts >= MAX_JOB_ATTEMPTS:
-                job.status = JobStatus.FAILED
-                job.finished_at = now
-                job.input_data = None
-                job.errors = [{"row": None, "message": job_worker_gone_message(job.locale)}]
-                continue
-            job.status = JobStatus.QUEUED
-            job.worker = None
-            job.dispatched_at = now
-            again.append((job.tenant_id, job.id))
-        lost = db.session.scalars(
-            select(Job)
-            .where(Job.status == JobStatus.QUEUED, Job.dispatched_at < lost_before)
-            .with_for_update(skip_locked=True)
-        ).all()
-        for job in lost:
-            job.dispatched_at = now
-            again.append((job.tenant_id, job.id))
-        db.session.commit()
+    for tenant_id, job_ids in candidates.items():
+        tenant = db.session.get(Tenant, tenant_id)
+        if tenant is None:
+            continue
+        with tenant_context(tenant):
+            jobs = db.session.scalars(
+                select(Job)
+                .where(
+                    Job.id.in_(job_ids),
+                    or_(
+                        (Job.status == JobStatus.RUNNING) & (Job.started_at < grace),
+                        (Job.status == JobStatus.QUEUED) & (Job.dispatched_at < lost_before),
+                    ),
+                )
+                .with_for_update(skip_locked=True)
+            ).all()
+            for job in jobs:
+                if job.status == JobStatus.QUEUED:
+                    job.dispatched_at = now
+                    again.append((job.tenant_id, job.id))
+                    continue
+                if job.worker in alive:
+                    continue
+                if job.attempts >= MAX_JOB_ATTEMPTS:
+                    job.status = JobStatus.FAILED
+                    job.finished_at = now
+                    job.input_data = None
+                    job.errors = [{"row": None, "message": job_worker_gone_message(job.locale)}]
+                    continue
+                job.status = JobStatus.QUEUED
+                job.worker = None
+                job.dispatched_at = now
+                again.append((job.tenant_id, job.id))
+            db.session.commit()
     return again
 
 
 def due_deliveries() -> bool:
     """Tell whether outbox rows are due for delivery (in any tenant)."""
-    with all_tenants():
-        found = db.session.scalar(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                OutboxMessage.next_attempt_at <= utcnow(),
-            )
-            .limit(1)
-        )
-        db.session.commit()
-    return found is not None
+    found = due_outbox_messages(utcnow(), 1)
+    db.session.commit()
+    return bool(found)

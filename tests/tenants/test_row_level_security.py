@@ -4,11 +4,20 @@ These tests always run on PostgreSQL (PORTAL_TEST_POSTGRES_URL, default the loca
 whatever database the rest of the suite uses, because SQLite has no such wall.
 """
 
+import re
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import create_engine, func, make_url, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import QueuePool
 
-from portal.db import db
+from portal.db import db, utcnow
+from portal.jobs.models import JobStatus
+from portal.jobs.services import create_job
+from portal.outbox.services import enqueue
+from portal.tenants import platform
 from portal.tenants.context import TenantRef, tenant_context
 from portal.tenants.rls import POLICY_NAME
 from portal.testing import factories
@@ -28,7 +37,16 @@ def pg():
             for _ in range(2):
                 tenant = factories.make_tenant()
                 factories.make_user(tenant)
-                factories.make_user(tenant)
+                author = factories.make_user(tenant)
+                with tenant_context(tenant):
+                    # Work that platform code looks for across tenants.
+                    enqueue("email", {"to": "a@example.test", "subject": "s", "text": "t"})
+                    job = create_job(
+                        "order_import", data=b"x", name="o.xlsx", created_by_id=author.id
+                    )
+                    job.status = JobStatus.RUNNING
+                    job.started_at = utcnow() - timedelta(hours=1)
+                    db.session.commit()
                 tenants.append(TenantRef(id=tenant.id, slug=tenant.slug))
             db.session.commit()
         yield app, database, tenants
@@ -147,3 +165,152 @@ def test_the_audit_log_is_append_only_for_the_application(pg):
         )
         with pytest.raises(Exception, match="permission denied"):
             conn.execute(text("UPDATE audit_entries SET action = 'forged'"))
+
+
+# --- nothing the application role may set lifts the wall ---------------------------------------
+
+# Settings an attacker with SQL injection would try; every portal.* placeholder the session
+# knows is added to these.
+TEMPTING_SETTINGS = ("portal.all_tenants", "portal.platform", "portal.bypass", "portal.role")
+
+
+def _set_everything_tempting(conn) -> None:
+    known = set(conn.scalars(text("SELECT name FROM pg_settings WHERE name LIKE 'portal.%'")))
+    for name in sorted(known | set(TEMPTING_SETTINGS)):
+        if name != "portal.tenant_id":
+            conn.execute(text("SELECT set_config(:n, 'on', false)"), {"n": name})
+
+
+def _count(conn, table, *where) -> int:
+    return conn.scalar(select(func.count()).select_from(table).where(*where))
+
+
+def test_no_setting_the_application_may_change_shows_another_tenants_rows(pg):
+    app, database, (mine, _theirs) = pg
+    tables = [db.metadata.tables[name] for name in _tenant_tables(app)]
+    engine = create_engine(database.app_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
+    with engine.connect() as conn:
+        # Session level, as an injected statement would do it: it outlives the transaction.
+        _set_everything_tempting(conn)
+        conn.commit()
+        assert conn.scalar(text("SELECT current_setting('portal.all_tenants')")) == "on"
+        for table in tables:
+            assert _count(conn, table) == 0, table.name
+        conn.rollback()
+
+        conn.execute(text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(mine.id)})
+        for table in tables:
+            assert _count(conn, table, table.c.tenant_id != mine.id) == 0, table.name
+        # The walk is not vacuous: the tenant's own rows are there.
+        for name in ("users", "outbox_messages", "jobs"):
+            assert _count(conn, db.metadata.tables[name]) > 0, name
+        conn.rollback()
+    engine.dispose()
+
+
+def test_turning_row_security_off_is_an_error_not_a_way_round(pg):
+    _, database, _ = pg
+    engine = create_engine(database.app_url)
+    with engine.connect() as conn:
+        conn.execute(text("SET row_security = off"))
+        with pytest.raises(DBAPIError, match="row-level security"):
+            conn.execute(text("SELECT count(*) FROM users"))
+        conn.rollback()
+        with pytest.raises(DBAPIError, match="permission denied"):
+            conn.execute(text("SET ROLE postgres"))
+    engine.dispose()
+
+
+def test_the_policies_read_no_setting_but_the_tenant(pg):
+    app, database, _ = pg
+    engine = create_engine(database.admin_url)
+    with engine.connect() as conn:
+        policies = conn.execute(
+            text(
+                "SELECT tablename, policyname, permissive, qual, with_check FROM pg_policies"
+                " WHERE schemaname = current_schema()"
+            )
+        ).all()
+    engine.dispose()
+    # Permissive policies add up: one more on a table could admit rows of its own accord.
+    assert sorted(row.tablename for row in policies) == _tenant_tables(app)
+    for row in policies:
+        assert (row.policyname, row.permissive) == (POLICY_NAME, "PERMISSIVE")
+        for condition in (row.qual, row.with_check):
+            settings = set(re.findall(r"current_setting\('([^']+)'", condition))
+            assert settings == {"portal.tenant_id"}, (row.tablename, condition)
+
+
+# --- the platform functions --------------------------------------------------------------------
+
+
+def test_the_platform_functions_answer_with_ids_and_counts_only(pg):
+    _, database, _ = pg
+    engine = create_engine(database.admin_url)
+    with engine.connect() as conn:
+        functions = conn.execute(
+            text(
+                "SELECT p.proname, p.oid::regprocedure::text AS signature, p.proconfig,"
+                "       pg_get_userbyid(p.proowner) AS owner, p.proacl::text[] AS acl,"
+                "       (SELECT array_agg(format_type(t, NULL) ORDER BY n)"
+                "          FROM unnest(p.proallargtypes, p.proargmodes) WITH ORDINALITY"
+                "               AS a(t, m, n) WHERE m = 't') AS columns"
+                "  FROM pg_proc AS p"
+                " WHERE p.pronamespace = current_schema()::regnamespace AND p.prosecdef"
+            )
+        ).all()
+        owner = conn.scalar(text("SELECT tableowner FROM pg_tables WHERE tablename = 'jobs'"))
+        executable = {
+            row.proname: conn.scalar(
+                text("SELECT has_function_privilege(:r, :f, 'EXECUTE')"),
+                {"r": APP_ROLE, "f": row.signature},
+            )
+            for row in functions
+        }
+    engine.dispose()
+    # A new SECURITY DEFINER function is a new hole in the wall: it must be listed and checked.
+    assert sorted(row.proname for row in functions) == sorted(platform.FUNCTIONS)
+    for row in functions:
+        assert row.owner == owner
+        assert any(entry.startswith("search_path=") for entry in row.proconfig), row.proname
+        assert set(row.columns) <= {"uuid", "bigint"}, row.proname
+        # Not executable by PUBLIC (an ACL entry "=X/owner"), only by the application role.
+        assert not any(entry.startswith("=") for entry in row.acl), row.proname
+        assert executable[row.proname], row.proname
+
+
+def test_the_application_role_reaches_every_tenant_only_through_the_functions(pg):
+    app, _, tenants = pg
+    with app.app_context():
+        assert db.session.get_bind().dialect.name == "postgresql"
+        later = utcnow() + timedelta(minutes=1)
+        due = platform.due_outbox_messages(later, 50)
+        lost = platform.jobs_to_recover(started_before=later, dispatched_before=later)
+        waiting = platform.waiting_work(later)
+        db.session.rollback()
+    assert {tenant_id for tenant_id, _ in due} == {t.id for t in tenants}
+    assert {tenant_id for tenant_id, _ in lost} == {t.id for t in tenants}
+    assert (waiting.deliveries, waiting.jobs) == (2, 2)
+
+
+def test_downgrade_brings_back_the_old_policy_and_drops_the_functions():
+    database = postgres_database(SERVER)
+    with separate_app(database, mail_port=1) as app, app.app_context():
+        engine = create_engine(database.admin_url)
+
+        def state():
+            with engine.connect() as conn:
+                conditions = set(conn.scalars(text("SELECT qual FROM pg_policies")))
+                names = set(
+                    conn.scalars(text("SELECT proname FROM pg_proc WHERE prosecdef"))
+                ) & set(platform.FUNCTIONS)
+            return any("portal.all_tenants" in c for c in conditions), names
+
+        try:
+            assert state() == (False, set(platform.FUNCTIONS))
+            downgrade(revision="3c1f8a2d9b70")
+            assert state() == (True, set())
+            upgrade()
+            assert state() == (False, set(platform.FUNCTIONS))
+        finally:
+            engine.dispose()
