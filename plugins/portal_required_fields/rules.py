@@ -57,10 +57,16 @@ TEXT_FIELDS = (*ORDER_TEXT_FIELDS, LINE_NOTE)
 DEFAULT_REQUIRED = ("delivery_date", "reference")
 PATTERN_MAX_LENGTH = 200
 
-# A phone number as people write it: an optional +, then digits with spaces, brackets,
-# dots, dashes or slashes; 6 to 15 digits (E.164 allows at most 15).
 #: Seconds a tenant's pattern may take on one value before it counts as set up wrongly.
 PATTERN_TIMEOUT = 0.05
+#: Length of the runs of one character that a pattern must reject in time to be saved.
+PROBE_LENGTH = 5000
+#: Characters of those runs, besides the pattern's own; each run ends in a character that
+#: a pattern rarely accepts there, the case that makes a backtracking pattern try every split.
+PROBE_CHARACTERS = "aA1 -._/,:"
+PROBE_ENDINGS = ("!", "\x00")
+# A phone number as people write it: an optional +, then digits with spaces, brackets,
+# dots, dashes or slashes; 6 to 15 digits (E.164 allows at most 15).
 PHONE_CHARACTERS = re.compile(r"\+?[\d\s().\-/]+")
 PHONE_DIGITS = range(6, 16)
 
@@ -91,7 +97,7 @@ class ValidPattern:
         if not field.data:
             return
         try:
-            regex.compile(field.data)
+            compiled = regex.compile(field.data)
         except regex.error as error:
             raise ValidationError(
                 _(
@@ -100,6 +106,35 @@ class ValidPattern:
                     error=str(error),
                 )
             ) from None
+        slow = first_slow_probe(compiled)
+        if slow is not None:
+            raise ValidationError(
+                _(
+                    "The pattern for %(field)s takes too long to check a simple text (“%(character)s” repeated %(count)s times), because it can match the same characters in very many ways. Orders would be held back while it is in place. Avoid a repetition inside a repetition, such as (a+)+.",
+                    field=self.field_label,
+                    count=PROBE_LENGTH,
+                    character=slow,
+                )
+            )
+
+
+def probe_texts(pattern: str) -> list[str]:
+    """Return the texts a pattern is tried on before it is saved: long runs of one
+    character (common ones and the pattern's own printable ones), each with a bad ending."""
+    characters = dict.fromkeys(PROBE_CHARACTERS)
+    characters.update(dict.fromkeys(c for c in pattern if c.isprintable() and not c.isspace()))
+    return [c * PROBE_LENGTH + end for c in characters for end in PROBE_ENDINGS]
+
+
+def first_slow_probe(compiled: regex.Pattern) -> str | None:
+    """Return the character whose run the pattern cannot judge within
+    :data:`PATTERN_TIMEOUT`, or None when it judges every probe in time."""
+    for text in probe_texts(compiled.pattern):
+        try:
+            compiled.fullmatch(text, timeout=PATTERN_TIMEOUT)
+        except TimeoutError:
+            return text[0]
+    return None
 
 
 class NotBelowMinimum:
@@ -187,7 +222,10 @@ class RequiredFields(RuleSet):
     contact e-mail address must look like one, and so must a contact phone number, whether
     they are required or not. A pattern in the settings that is not a valid regular
     expression (the form refuses one, but stored settings may predate that) is reported as a
-    warning instead of being applied.
+    warning instead of being applied. A pattern that cannot judge a value within
+    :data:`PATTERN_TIMEOUT` leaves that value unchecked, so it is an error naming the field:
+    the order waits until the pattern is fixed (the form refuses a pattern that already
+    runs out of time on :func:`probe_texts`).
     """
 
     key = "required_fields"
@@ -200,12 +238,21 @@ class RequiredFields(RuleSet):
     def check(self, order: PurchaseOrderData, ctx: RuleContext) -> Sequence[Violation]:
         settings = ctx.settings
         required = _required_fields(settings)
+        # Patterns that ran out of time on this order: not run again on its other values,
+        # so one bad pattern costs one time limit, not one per line.
+        timed_out: set[str] = set()
         violations: list[Violation] = []
         if "delivery_date" in required and order.delivery_date is None:
             violations.append(_missing("delivery_date", REQUIRABLE_FIELDS["delivery_date"]))
         for name in ORDER_TEXT_FIELDS:
             violations += _check_text(
-                name, name, REQUIRABLE_FIELDS[name], getattr(order, name), required, settings
+                name,
+                name,
+                REQUIRABLE_FIELDS[name],
+                getattr(order, name),
+                required,
+                settings,
+                timed_out,
             )
         for line in order.lines:
             violations += _check_text(
@@ -215,6 +262,7 @@ class RequiredFields(RuleSet):
                 line.note,
                 required,
                 settings,
+                timed_out,
             )
         return violations
 
@@ -242,6 +290,7 @@ def _check_text(
     value: str | None,
     required: Collection[str],
     settings: Mapping[str, Any],
+    timed_out: set[str],
 ) -> list[Violation]:
     """Check one text value: present when required; when given, its limits and shape."""
     value = (value or "").strip()
@@ -276,7 +325,9 @@ def _check_text(
                 ),
             )
         )
-    violations += _check_pattern(field, label, value, settings.get(f"{name}_pattern") or "")
+    violations += _check_pattern(
+        field, label, value, settings.get(f"{name}_pattern") or "", timed_out
+    )
     if name == "contact_email" and not _looks_like_email(value):
         violations.append(
             Violation(
@@ -299,14 +350,14 @@ def _check_text(
     return violations
 
 
-def _check_pattern(field: str, label, value: str, pattern: str) -> list[Violation]:
+def _check_pattern(
+    field: str, label, value: str, pattern: str, timed_out: set[str]
+) -> list[Violation]:
     if not pattern:
         return []
     try:
         compiled = regex.compile(pattern)
-        # A pattern is tenant data: one that backtracks for ever must not stall sending.
-        matched = compiled.fullmatch(value, timeout=PATTERN_TIMEOUT)
-    except (regex.error, TimeoutError):
+    except regex.error:
         return [
             Violation(
                 "required_fields.invalid_pattern",
@@ -316,6 +367,25 @@ def _check_pattern(field: str, label, value: str, pattern: str) -> list[Violatio
                     field=label,
                 ),
                 Severity.WARNING,
+            )
+        ]
+    try:
+        if pattern in timed_out:
+            raise TimeoutError
+        # A pattern is tenant data: one that backtracks for ever must not stall sending.
+        matched = compiled.fullmatch(value, timeout=PATTERN_TIMEOUT)
+    except TimeoutError:
+        # Unchecked mandatory data must not pass: the order waits until the pattern is fixed.
+        timed_out.add(pattern)
+        return [
+            Violation(
+                "required_fields.pattern_timeout",
+                field,
+                _(
+                    "%(field)s could not be checked against its required format in time, so the order cannot be sent yet. The format is probably set up too intricately; please tell your administrator.",
+                    field=label,
+                ),
+                Severity.ERROR,
             )
         ]
     if matched:

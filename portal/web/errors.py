@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from portal.db import db
+from portal.web import input_guard
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood.")),
@@ -24,6 +25,14 @@ FALLBACK = (_l("The request failed"), _l("The request could not be completed."))
 
 
 def init_app(app: Flask) -> None:
+    input_guard.init_app(app)
+
+    @app.errorhandler(input_guard.ForbiddenCharacters)
+    def _forbidden_characters(error: input_guard.ForbiddenCharacters):
+        return render_template(
+            "errors/error.html", code=400, title=error.title, message=error.description
+        ), 400
+
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
         return render_template(

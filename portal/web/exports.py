@@ -365,7 +365,11 @@ def export_response(name: str, fmt: str, table: Table, back_endpoint: str):
         )
         if back_endpoint not in current_app.view_functions:
             back_endpoint = "web.dashboard"
-        return redirect(url_for(back_endpoint, **request.args.to_dict()))
+        # The filters go back as query parameters only: a name such as "endpoint" or
+        # "_external" in the query is no option of url_for.
+        back_args = {k: v for k, v in request.args.items() if not k.startswith("_")}
+        back_args.pop("endpoint", None)
+        return redirect(url_for(back_endpoint, **back_args))
     out = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _chunks
     rows = stream_rows(table.statement, table.order, limit)
     try:

@@ -17,6 +17,7 @@ from flask import abort, request
 from sqlalchemy import Select, and_, or_
 
 from portal.db import db
+from portal.web.input_guard import has_forbidden_characters
 
 DEFAULT_SIZE = 50
 MAX_SIZE = 200
@@ -50,7 +51,7 @@ def _decode(cursor: str, count: int) -> list[Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         abort(400)
     if not isinstance(values, list) or len(values) != count:
         abort(400)
@@ -96,10 +97,33 @@ def _value_of(row, column):
 
 
 def _convert(column, value):
+    """Turn one cursor value back into the column's type; anything else is a bad request.
+
+    A cursor comes from the visitor, so it may hold any JSON: a list where a text belongs,
+    a number for a date, text with a NUL byte. None of that may reach the database.
+    """
+    if value is None:
+        if getattr(column, "nullable", False):
+            return None
+        abort(400)
     try:
         python_type = column.type.python_type
     except NotImplementedError:
         python_type = None
+    if python_type is bool or isinstance(value, bool):
+        # JSON true/false is a bool, and bool is an int: take it only for a boolean column.
+        if python_type is bool and isinstance(value, bool):
+            return value
+        abort(400)
+    if python_type is int:
+        # A number beyond 64 bits would overflow the database's integer, not just miss.
+        if isinstance(value, int) and -(2**63) <= value < 2**63:
+            return value
+        abort(400)
+    if python_type is Decimal and isinstance(value, int | float):
+        value = str(value)
+    if not isinstance(value, str) or has_forbidden_characters(value):
+        abort(400)
     try:
         if python_type is uuid.UUID:
             return uuid.UUID(value)
@@ -108,10 +132,17 @@ def _convert(column, value):
         if python_type is date:
             return date.fromisoformat(value)
         if python_type is Decimal:
-            return Decimal(value)
+            number = Decimal(value)
+            if not number.is_finite():
+                abort(400)
+            return number
+        if isinstance(python_type, type) and issubclass(python_type, enum.Enum):
+            return python_type(value)
     except (ValueError, TypeError, ArithmeticError):
         abort(400)
-    return value
+    if python_type in (str, None):
+        return value
+    abort(400)
 
 
 def _after(order, values):
