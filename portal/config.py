@@ -172,6 +172,20 @@ def _existing_file(env: Mapping[str, str], name: str) -> str | None:
     return raw
 
 
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    raw = (env.get(PREFIX + name) or "").strip() or default
+    from limits import parse_many
+
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{PREFIX}{name} must be a rate limit such as '5 per hour' or '10/15 minutes', "
+            f"got {raw!r}"
+        ) from None
+    return raw
+
+
 def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask configuration built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -219,6 +233,27 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
             env, "LOGIN_ATTEMPTS_PER_ADDRESS", 20, 1, 10000
         ),
         "PORTAL_LOGIN_WINDOW_MINUTES": _integer(env, "LOGIN_WINDOW_MINUTES", 15, 1, 24 * 60),
+        # The wait after the first refused attempt beyond the free ones; it doubles with
+        # every further failure, up to the window.
+        "PORTAL_LOGIN_DELAY_SECONDS": _integer(env, "LOGIN_DELAY_SECONDS", 30, 1, 3600),
+        # How long a browser that logged in stays a known device of that user.
+        "PORTAL_KNOWN_DEVICE_DAYS": _integer(env, "KNOWN_DEVICE_DAYS", 180, 1, 3650),
+        # Rate limits (Flask-Limiter notation), each per tenant and per client address unless
+        # named otherwise; see docs/operations.md.
+        "PORTAL_RATE_LIMIT_LOGIN": _rate_limit(env, "RATE_LIMIT_LOGIN", "40 per 15 minutes"),
+        "PORTAL_RATE_LIMIT_PASSWORD_RESET": _rate_limit(
+            env, "RATE_LIMIT_PASSWORD_RESET", "10 per hour"
+        ),
+        "PORTAL_RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT": _rate_limit(
+            env, "RATE_LIMIT_PASSWORD_RESET_PER_RECIPIENT", "3 per hour"
+        ),
+        "PORTAL_RATE_LIMIT_INVITATIONS": _rate_limit(env, "RATE_LIMIT_INVITATIONS", "30 per hour"),
+        "PORTAL_RATE_LIMIT_UPLOADS": _rate_limit(env, "RATE_LIMIT_UPLOADS", "30 per hour"),
+        # The address of links in e-mails: <scheme>://<slug>.<base domain>[:<port>]/...
+        "PORTAL_PUBLIC_SCHEME": _choice(
+            env, "PUBLIC_SCHEME", ("http", "https"), "http" if development else "https"
+        ),
+        "PORTAL_PUBLIC_PORT": _integer(env, "PUBLIC_PORT", 0, 0, 65535) or None,
         "PORTAL_PASSWORD_RESET_HOURS": _integer(env, "PASSWORD_RESET_HOURS", 2, 1, 72),
         "MAIL_SERVER": env.get(PREFIX + "MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": _integer(env, "MAIL_PORT", 465 if mail_security == "tls" else 25, 1, 65535),

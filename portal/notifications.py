@@ -6,11 +6,12 @@ goes through the outbox in the transaction of the change it reports.
 
 from __future__ import annotations
 
-from flask import g, render_template, url_for
+from flask import g, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.accounts.links import public_url
 from portal.accounts.models import Role, User
 from portal.core.orders.carriers import carrier_label, tracking_url
 from portal.db import db
@@ -44,7 +45,7 @@ def notify_order_shipped(order, shipment) -> int:
                 "shipment": shipment,
                 "carrier": carrier_label(shipment.carrier),
                 "tracking": tracking_url(shipment.carrier, shipment.tracking_code),
-                "link": url_for("orders.detail", order_id=order.id, _external=True),
+                "link": public_url("orders.detail", order_id=order.id),
             }
             queue_email(
                 user.email,

@@ -7,7 +7,8 @@ recipient's language: a user's own, else the tenant's default, which is also the
 a supplier's general address that has no account. The idempotency key names the order's
 revision or version and the recipient, so calling twice for the same change queues one e-mail.
 
-These functions need the request of the change (its tenant and host build the links).
+These functions need the request of the change (its tenant); links are built from the
+tenant's canonical address (portal.accounts.links), never from the request's host.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import g, render_template, url_for
+from flask import g, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal.accounts.links import public_url
 from portal.accounts.models import Role, User
 from portal.core.orders.carriers import tracking_url
 from portal.core.purchasing.models import DispatchNotice, PurchaseOrder
@@ -152,11 +154,11 @@ def requested_date(po: PurchaseOrder):
 
 
 def _supplier_link(po: PurchaseOrder) -> str:
-    return url_for("supplier_portal.order", purchase_order_id=po.id, _external=True)
+    return public_url("supplier_portal.order", purchase_order_id=po.id)
 
 
 def _store_link(po: PurchaseOrder) -> str:
-    return url_for("purchase_orders.detail", purchase_order_id=po.id, _external=True)
+    return public_url("purchase_orders.detail", purchase_order_id=po.id)
 
 
 # --- to the supplier -------------------------------------------------------------------------

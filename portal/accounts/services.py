@@ -6,13 +6,16 @@ Every change here writes an audit entry in the same transaction.
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select, update
 
@@ -23,6 +26,7 @@ from portal.accounts.passwords import (
     password_problem,
     verify_password,
 )
+from portal.audit.models import AuditEntry
 from portal.audit.services import diff, record
 from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
@@ -45,6 +49,21 @@ class AccountError(ValueError):
 
 class LoginRefused(AccountError):
     """A login was refused: wrong credentials, inactive account, or too many attempts."""
+
+
+class LoginThrottled(LoginRefused):
+    """A login was refused without checking the password: try again in ``retry_after``
+    seconds. Raised inside a request (its message is translated at once)."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            ngettext(
+                "Too many failed attempts. Please try again in %(num)d second.",
+                "Too many failed attempts. Please try again in %(num)d seconds.",
+                retry_after,
+            )
+        )
+        self.retry_after = retry_after
 
 
 def normalise_email(email: str) -> str:
@@ -124,34 +143,77 @@ def invite_user(
     )
 
 
-def _throttled(email: str, ip_address: str | None) -> bool:
+def _serialise_attempts(email: str, ip_address: str | None) -> None:
+    """Make this transaction the only one deciding about attempts on ``email`` and from
+    ``ip_address`` until it ends: the count and the new attempt are then one step, so
+    parallel guesses cannot all be let through on the same count.
+
+    SQLite needs nothing: a request that writes holds the database's write lock from its
+    first statement (BEGIN IMMEDIATE, see :mod:`portal.db`). PostgreSQL takes transaction
+    advisory locks on the account and the address, in a fixed order (no deadlock).
+    """
+    if db.engine.dialect.name != "postgresql":
+        return
+    tenant = require_tenant().id
+    keys = sorted(
+        int.from_bytes(
+            hashlib.sha256(f"login:{tenant}:{name}".encode()).digest()[:8], "big", signed=True
+        )
+        for name in {f"account:{email}", f"address:{ip_address or ''}"}
+    )
+    for key in keys:
+        db.session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(math.ceil((moment - now).total_seconds()), 0)
+
+
+def account_wait(email: str, now: datetime) -> int:
+    """Return the seconds before the next password may be checked for ``email``: 0 for
+    the first few failures, then a delay that doubles with every further one.
+
+    Failures count since the last successful login, within the window. The address need
+    not have an account: unknown addresses are throttled the same way, so the answers do
+    not tell which exist.
+    """
     config = current_app.config
-    since = utcnow() - timedelta(minutes=config["PORTAL_LOGIN_WINDOW_MINUTES"])
-    last_success = db.session.scalar(
-        select(func.max(LoginAttempt.created_at)).where(
-            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
-        )
-    )
-    account_since = max(since, last_success) if last_success else since
-    account_failures = db.session.scalar(
-        select(func.count()).where(
-            LoginAttempt.email == email,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.created_at > account_since,
-        )
-    )
-    if account_failures >= config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]:
-        return True
+    failures, latest = _account_failures(email, now)
+    free = config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]
+    if failures < free:
+        return 0
+    doublings = min(failures - free, 30)
+    window = timedelta(minutes=config["PORTAL_LOGIN_WINDOW_MINUTES"])
+    delay = min(timedelta(seconds=config["PORTAL_LOGIN_DELAY_SECONDS"] * 2**doublings), window)
+    return _seconds_until(latest + delay, now)
+
+
+def address_wait(ip_address: str | None, now: datetime) -> int:
+    """Return the seconds before another attempt from ``ip_address`` may be checked: once
+    the address has as many failures in the window as allowed, until the oldest that
+    counts leaves the window."""
     if ip_address is None:
-        return False
-    address_failures = db.session.scalar(
-        select(func.count()).where(
-            LoginAttempt.ip_address == ip_address,
-            LoginAttempt.succeeded.is_(False),
-            LoginAttempt.created_at > since,
-        )
+        return 0
+    config = current_app.config
+    window = timedelta(minutes=config["PORTAL_LOGIN_WINDOW_MINUTES"])
+    recent = (
+        LoginAttempt.ip_address == ip_address,
+        LoginAttempt.succeeded.is_(False),
+        LoginAttempt.created_at > now - window,
     )
-    return address_failures >= config["PORTAL_LOGIN_ATTEMPTS_PER_ADDRESS"]
+    failures = db.session.scalar(select(func.count()).where(*recent))
+    allowed = config["PORTAL_LOGIN_ATTEMPTS_PER_ADDRESS"]
+    if failures < allowed:
+        return 0
+    # The failures beyond the allowed ones must leave the window first.
+    oldest_that_counts = db.session.scalar(
+        select(LoginAttempt.created_at)
+        .where(*recent)
+        .order_by(LoginAttempt.created_at)
+        .offset(failures - allowed)
+        .limit(1)
+    )
+    return max(_seconds_until(oldest_that_counts + window, now), 1)
 
 
 def _dummy_hash() -> str:
@@ -161,37 +223,104 @@ def _dummy_hash() -> str:
     return _DUMMY_HASH
 
 
-def authenticate(email: str, password: str, ip_address: str | None) -> User:
+def authenticate(
+    email: str,
+    password: str,
+    ip_address: str | None,
+    *,
+    known_device: Callable[[User], str | None] | None = None,
+) -> User:
     """Return the user for these credentials or raise :class:`LoginRefused`.
 
     Only users of the tenant in context can log in: the lookup is tenant-scoped, so an
-    account of another tenant is as unknown here as a made-up address. The caller commits,
-    also after a refusal, so that the attempt is counted.
+    account of another tenant is as unknown here as a made-up address.
+
+    Guessing is slowed down per account and per address (:func:`account_wait`,
+    :func:`address_wait`): while a wait runs, the attempt is refused with
+    :class:`LoginThrottled` and no password is checked. A browser that ``known_device``
+    recognises as one the user logged in with before skips both waits (the owner is not
+    locked out by someone else's guessing) and has a limit of its own.
+
+    The attempt is committed as a failure before the password is checked, so parallel
+    guesses count each other; the caller commits what follows, also after a refusal. The
+    owner is e-mailed once per window when the failures reach the limit.
     """
     email = email.strip().lower()[:254]
-    if _throttled(email, ip_address):
-        record("login.throttled", details={"email": email})
-        raise LoginRefused(
-            _l(
-                "Too many failed attempts. Please wait %(minutes)d minutes and try again.",
-                minutes=current_app.config["PORTAL_LOGIN_WINDOW_MINUTES"],
-            )
-        )
     user = find_user_by_email(email)
+    device = known_device(user) if known_device is not None and user is not None else None
+    _serialise_attempts(email, ip_address)
+    now = utcnow()
+    if device is not None:
+        from portal.web.limits import spend
+
+        wait = spend("known-device", f"{user.id}:{device}", "PORTAL_RATE_LIMIT_LOGIN")
+    else:
+        wait = max(account_wait(email, now), address_wait(ip_address, now))
+    if wait:
+        record("login.throttled", details={"email": email, "seconds": wait})
+        raise LoginThrottled(wait)
+    failures_before = _account_failures(email, now)[0]
+    attempt = LoginAttempt(email=email, ip_address=ip_address, succeeded=False, created_at=now)
+    db.session.add(attempt)
+    # Counted from here on, before the slow check: the lock ends with this commit.
+    db.session.commit()
     valid = verify_password(user.password_hash if user else _dummy_hash(), password)
-    succeeded = bool(user and valid and user.active)
-    db.session.add(LoginAttempt(email=email, ip_address=ip_address, succeeded=succeeded))
-    if not succeeded:
+    if not (user and valid and user.active):
         record(
             "login.failed",
             user if user else None,
             details={"email": email, "reason": "inactive" if user and valid else "credentials"},
         )
+        if (
+            user is not None
+            and user.active
+            and failures_before + 1 == current_app.config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]
+        ):
+            _report_failures(user, failures_before + 1)
         raise LoginRefused(_l("The e-mail address or password is not correct."))
+    attempt.succeeded = True
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()
     return user
+
+
+def _account_failures(email: str, now: datetime) -> tuple[int, datetime | None]:
+    """Return how many failures ``email`` had since its last success within the window,
+    and when the latest was."""
+    window = timedelta(minutes=current_app.config["PORTAL_LOGIN_WINDOW_MINUTES"])
+    last_success = db.session.scalar(
+        select(func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == email, LoginAttempt.succeeded.is_(True)
+        )
+    )
+    since = max(now - window, last_success) if last_success else now - window
+    count, latest = db.session.execute(
+        select(func.count(), func.max(LoginAttempt.created_at)).where(
+            LoginAttempt.email == email,
+            LoginAttempt.succeeded.is_(False),
+            LoginAttempt.created_at > since,
+        )
+    ).one()
+    return count, latest
+
+
+def _report_failures(user: User, failures: int) -> None:
+    """E-mail ``user`` about failed attempts on their account, at most once per window."""
+    window = timedelta(minutes=current_app.config["PORTAL_LOGIN_WINDOW_MINUTES"])
+    already = db.session.scalar(
+        select(func.count()).where(
+            AuditEntry.action == "login.failures_reported",
+            AuditEntry.object_id == str(user.id),
+            AuditEntry.created_at > utcnow() - window,
+        )
+    )
+    if already:
+        return
+    from portal.accounts.mails import send_failed_logins_notice
+
+    send_failed_logins_notice(user, failures)
+    record("login.failures_reported", user, details={"failures": failures})
 
 
 def start_session(user: User, ip_address: str | None, user_agent: str | None) -> UserSession:

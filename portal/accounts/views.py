@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     g,
     redirect,
@@ -14,12 +13,11 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.accounts import services
+from portal.accounts import devices, mails, services
 from portal.accounts.forms import (
     AccountForm,
     ChangePasswordForm,
@@ -27,10 +25,9 @@ from portal.accounts.forms import (
     LoginForm,
     ResetPasswordForm,
 )
-from portal.audit.services import record
+from portal.accounts.mails import send_password_link
 from portal.db import db
 from portal.i18n import enabled_locales, locale_name
-from portal.mail import queue_email
 from portal.web.helpers import form_errors_to_fields, safe_next
 from portal.web.navigation import EVERYONE, NavItem, add_nav_item
 
@@ -51,11 +48,19 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data, request.remote_addr)
+            user = services.authenticate(
+                form.email.data,
+                form.password.data,
+                request.remote_addr,
+                known_device=devices.device_id,
+            )
         except services.LoginRefused as refused:
             db.session.commit()  # the failed attempt counts towards the throttle
             form.form_errors.append(refused.message)
-            return render_template("accounts/login.html", form=form), 200
+            page = render_template("accounts/login.html", form=form)
+            if isinstance(refused, services.LoginThrottled):
+                return page, 429, {"Retry-After": str(refused.retry_after)}
+            return page, 200
         # A fresh session at login: nothing from before the login survives into it.
         chosen_locale = session.get("locale")
         session.clear()
@@ -64,7 +69,9 @@ def login():
         services.start_session(user, request.remote_addr, request.user_agent.string)
         login_user(user)
         db.session.commit()
-        return redirect(safe_next())
+        response = redirect(safe_next())
+        devices.remember_device(response, user)
+        return response
     return render_template("accounts/login.html", form=form)
 
 
@@ -79,33 +86,6 @@ def logout():
     return redirect(url_for("accounts.login"))
 
 
-# Subjects of the e-mails that carry a link to choose a password, per template.
-PASSWORD_LINK_SUBJECTS = {
-    "password_reset": lambda portal: _("Reset your password for %(portal)s", portal=portal),
-    "invitation": lambda portal: _("Your account for %(portal)s", portal=portal),
-}
-
-
-def send_password_link(user, template: str) -> None:
-    """Queue an e-mail with a link to choose a password, in the user's language."""
-    token = services.password_reset_token(user)
-    link = url_for("accounts.reset_password", token=token, _external=True)
-    with force_locale(user.locale or str(get_locale())):
-        context = {
-            "user": user,
-            "link": link,
-            "tenant": g.tenant,
-            "hours": current_app.config["PORTAL_PASSWORD_RESET_HOURS"],
-        }
-        queue_email(
-            user.email,
-            PASSWORD_LINK_SUBJECTS[template](g.tenant.name),
-            render_template(f"email/{template}.txt", **context),
-            render_template(f"email/{template}.html", **context),
-            sender_name=g.tenant.name,
-        )
-
-
 def invited(user, back_url: str):
     """Send a newly invited ``user`` the e-mail, commit, say so and go back to ``back_url``."""
     send_password_link(user, "invitation")
@@ -118,11 +98,9 @@ def invited(user, back_url: str):
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        user = services.find_user_by_email(form.email.data)
-        if user is not None and user.active:
-            send_password_link(user, "password_reset")
-            record("password.reset_requested", user)
-            db.session.commit()
+        # The same work for every address: the worker looks it up (see accounts.mails).
+        mails.request_password_reset(form.email.data)
+        db.session.commit()
         # The same answer whether or not the address has an account.
         flash(
             _(

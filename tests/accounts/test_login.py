@@ -27,8 +27,8 @@ def post_login(client, email, password, *, ip=None, path="/login"):
     )
 
 
-def assert_refused(response, message=WRONG_CREDENTIALS):
-    assert response.status_code == 200
+def assert_refused(response, message=WRONG_CREDENTIALS, status=200):
+    assert response.status_code == status
     page = response.get_data(as_text=True)
     assert message in page
     assert 'class="form-errors"' in page
@@ -178,7 +178,7 @@ def test_logins_are_audited_with_the_address(client_for, create_user, in_tenant,
 def test_failed_logins_are_throttled_per_account(
     app, client_for, create_user, in_tenant, tenant, monkeypatch
 ):
-    monkeypatch.setitem(app.config, "PORTAL_LOGIN_WINDOW_MINUTES", 17)
+    monkeypatch.setitem(app.config, "PORTAL_LOGIN_DELAY_SECONDS", 17)
     limit = app.config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]
     user = create_user(tenant)
     # From different addresses, so only the per-account limit can apply.
@@ -191,7 +191,9 @@ def test_failed_logins_are_throttled_per_account(
     client = client_for(tenant)
     response = post_login(client, user.email, DEFAULT_PASSWORD, ip="198.51.100.200")
 
-    assert_refused(response, "Please wait 17 minutes")
+    # A wait, not a lock for the whole window (tests/accounts/test_throttling.py).
+    assert_refused(response, "Please try again in 17 seconds", status=429)
+    assert response.headers["Retry-After"] == "17"
     assert WRONG_CREDENTIALS not in response.get_data(as_text=True)
     assert not is_logged_in(client)
     assert audit_entries(in_tenant, tenant, "login.throttled")
@@ -220,7 +222,7 @@ def test_failed_logins_are_throttled_per_address(app, client_for, create_user, t
 
     blocked = client_for(tenant)
     response = post_login(blocked, user.email, DEFAULT_PASSWORD, ip="203.0.113.7")
-    assert_refused(response, "Too many failed attempts.")
+    assert_refused(response, "Too many failed attempts.", status=429)
     assert not is_logged_in(blocked)
 
     elsewhere = client_for(tenant)

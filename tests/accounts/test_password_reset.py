@@ -258,7 +258,9 @@ def test_an_unknown_address_gets_the_same_answer_and_no_mail(
         answers.append((response.status_code, response.headers["Location"], notice.group(0)))
 
     assert answers[0] == answers[1] == answers[2]
-    assert deliver() == 1
+    # Every request queues the same row (test_reset_timing.py); the worker drops those of
+    # addresses without an account here.
+    assert deliver() == 3
     assert [m["To"] for m in mailbox.messages] == [known.email]
     with in_tenant(other_tenant) as session:
         assert session.scalars(select(OutboxMessage)).all() == []
@@ -272,7 +274,7 @@ def test_a_deactivated_user_gets_no_mail(
         session.scalar(select(User).where(User.id == user.id)).active = False
         session.commit()
     assert request_reset(client_for(tenant), user.email).status_code == 302
-    assert deliver() == 0
+    deliver()
     assert mailbox.messages == []
 
 
