@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ from portal.demo import THEMES
 from portal.tenants.models import Tenant
 from portal.testing import factories
 from portal.testing.fixtures import make_test_app, provision_database
+from portal.testing.sites import SiteTenant, SiteUser
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -121,30 +121,6 @@ def live_server(tmp_path_factory, smtp_server) -> Iterator[LiveServer]:
         database.drop()
 
 
-@dataclass(frozen=True)
-class SiteTenant:
-    """A tenant committed to the live server's database, with the address of its portal."""
-
-    id: uuid.UUID
-    slug: str
-    name: str
-    theme_settings: dict[str, Any]
-    base_url: str
-
-    def url(self, path: str = "/") -> str:
-        return self.base_url + path
-
-
-@dataclass(frozen=True)
-class SiteUser:
-    """A user committed to the live server's database, with the password to type."""
-
-    email: str
-    password: str
-    display_name: str
-    tenant: SiteTenant
-
-
 @pytest.fixture
 def create_site_tenant(live_server: LiveServer) -> Callable[..., SiteTenant]:
     """Return ``create_site_tenant(**overrides)``: a committed tenant with a unique slug."""
@@ -156,8 +132,8 @@ def create_site_tenant(live_server: LiveServer) -> Callable[..., SiteTenant]:
                 id=tenant.id,
                 slug=tenant.slug,
                 name=tenant.name,
-                theme_settings=copy.deepcopy(tenant.theme_settings),
                 base_url=f"http://{tenant.slug}.localhost:{live_server.port}",
+                theme_settings=copy.deepcopy(tenant.theme_settings),
             )
             db.session.commit()
         return site_tenant

@@ -47,6 +47,7 @@ from portal.tenants.context import tenant_context
 from portal.tenants.models import Tenant
 from portal.testing import factories
 from portal.testing.fixtures import free_port, postgres_database, postgres_server_url
+from portal.testing.sites import SiteTenant, SiteUser
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 
@@ -92,27 +93,6 @@ class HttpSupplier(SupplierIntegration):
 def portal_supplier_integrations():
     return [HttpSupplier]
 '''
-
-
-@dataclass(frozen=True)
-class SiteTenant:
-    """A tenant of the deployment, with the address of its portal."""
-
-    id: uuid.UUID
-    slug: str
-    base_url: str
-
-    def url(self, path: str = "/") -> str:
-        return self.base_url + path
-
-
-@dataclass(frozen=True)
-class SiteUser:
-    """A user of the deployment, with the password to type (for ``log_in_as``)."""
-
-    email: str
-    password: str
-    tenant: SiteTenant
 
 
 @dataclass
@@ -297,14 +277,16 @@ def world(deployment):
     slug = factories.unique_slug("scale")
     with app.app_context():
         tenant = factories.make_tenant(slug=slug, name=f"Scale {slug}")
-        site = SiteTenant(tenant.id, slug, f"http://{slug}.localhost:{deployment.port}")
+        site = SiteTenant(
+            tenant.id, slug, tenant.name, f"http://{slug}.localhost:{deployment.port}"
+        )
         password = factories.DEFAULT_PASSWORD
         store = factories.make_user(tenant, "client", password=password)
         maker = factories.make_user(tenant, "supplier", password=password)
         with tenant_context(tenant):
             users = (
-                SiteUser(store.email, password, site),
-                SiteUser(maker.email, password, site),
+                SiteUser(store.email, password, store.display_name, site),
+                SiteUser(maker.email, password, maker.display_name, site),
             )
             client, supplier = store.client, maker.supplier
             supplier.integration_key = "test_http.post"
