@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,9 +71,13 @@ class RowError:
 
 @dataclass
 class ParsedOrder:
-    """What a valid file asks for: lines (row, product, quantity), reference and address."""
+    """What a valid file asks for: lines (row, product id, quantity), reference and address.
 
-    lines: list[tuple[int, Product, int]] = field(default_factory=list)
+    Ids, not Product rows: progress commits expire every loaded row, and reading a row's id
+    afterwards would load it again, one query per line.
+    """
+
+    lines: list[tuple[int, uuid.UUID, int]] = field(default_factory=list)
     reference: str = ""
     address: dict[str, str] = field(default_factory=dict)
 
@@ -240,17 +245,16 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
         return _cell_text(values[index]) if index is not None and index < len(values) else ""
 
     codes = {cell(values, "code") for _, values in raw} - {""}
-    products = {}
-    for chunk_start in range(0, len(codes), 500):
-        chunk = list(codes)[chunk_start : chunk_start + 500]
-        products.update(
-            {
-                p.code: p
-                for p in db.session.scalars(
-                    select(Product).where(Product.client_id == client_id, Product.code.in_(chunk))
-                )
-            }
-        )
+    # One statement for every code of the file (at most MAX_LINES parameters), not batches of
+    # the same statement: PostgreSQL may switch a statement prepared and run often to a
+    # generic plan, which is slow for a list of codes.
+    products = dict(
+        db.session.execute(
+            select(Product.code, Product.id).where(
+                Product.client_id == client_id, Product.code.in_(codes)
+            )
+        ).all()
+    )
     parsed = ParsedOrder()
     errors: list[RowError] = []
     first_row: dict[str, int] = {}
@@ -342,7 +346,10 @@ def run_order_import(job, progress) -> dict:
     try:
         order = create_order(
             client,
-            [LineInput(product.id, quantity, row=row) for row, product, quantity in parsed.lines],
+            [
+                LineInput(product_id, quantity, row=row)
+                for row, product_id, quantity in parsed.lines
+            ],
             address,
             reference=parsed.reference or options.get("reference", ""),
             submit=bool(options.get("submit")),
