@@ -47,13 +47,13 @@ translations: install
 # Plural-Forms differ from the locked Babel's get Babel's, with their plural entries fuzzy.
 messages: install
 	$(BIN)/python -m portal.testing.catalogs translations $(addsuffix /translations,$(PLUGIN_PACKAGES))
-	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_gettext \
+	$(BIN)/pybabel extract --mapping-file babel.cfg --keywords _l --keywords lazy_gettext --keywords lazy_ngettext:1,2 \
 	  --sort-by-file --project portal --copyright-holder "The portal authors" \
 	  --output-file translations/messages.pot .
 	$(BIN)/pybabel update --input-file translations/messages.pot --output-dir translations \
 	  --domain messages --no-fuzzy-matching
 	for package in $(PLUGIN_PACKAGES); do \
-	  $(BIN)/pybabel extract --keywords _l --keywords lazy_gettext --sort-by-file \
+	  $(BIN)/pybabel extract --keywords _l --keywords lazy_gettext --keywords lazy_ngettext:1,2 --sort-by-file \
 	    --project $$(basename $$package) --copyright-holder "The portal authors" \
 	    --output-file $$package/translations/messages.pot $$package || exit 1; \
 	  $(BIN)/pybabel update --input-file $$package/translations/messages.pot \

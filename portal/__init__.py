@@ -106,6 +106,7 @@ BLUEPRINT_MODULES = (
     "portal.web.views",
     "portal.themes",
     "portal.accounts.views",
+    "portal.accounts.second_factor_views",
     "portal.admin.views",
     "portal.admin.plugins",
     "portal.branding.views",

@@ -249,6 +249,10 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         ),
         "PORTAL_RATE_LIMIT_INVITATIONS": _rate_limit(env, "RATE_LIMIT_INVITATIONS", "30 per hour"),
         "PORTAL_RATE_LIMIT_UPLOADS": _rate_limit(env, "RATE_LIMIT_UPLOADS", "30 per hour"),
+        # Codes tried at the second step of a login, per account.
+        "PORTAL_RATE_LIMIT_SECOND_FACTOR": _rate_limit(
+            env, "RATE_LIMIT_SECOND_FACTOR", "5 per 5 minutes"
+        ),
         # The address of links in e-mails: <scheme>://<slug>.<base domain>[:<port>]/...
         "PORTAL_PUBLIC_SCHEME": _choice(
             env, "PUBLIC_SCHEME", ("http", "https"), "http" if development else "https"

@@ -64,8 +64,20 @@ def select_timezone() -> str:
 
 
 def locale_name(code: str) -> str:
-    """Return the language's own name for itself, for the language switcher."""
-    return Locale.parse(code).get_display_name(code).capitalize()
+    """Return the language's own name for itself, for the language switcher.
+
+    Only the first letter is raised: ``str.capitalize`` would also lower the rest and turn
+    Babel's "português (Brasil)" into "Português (brasil)".
+    """
+    name = Locale.parse(code).get_display_name(code) or code
+    return name[:1].upper() + name[1:]
+
+
+def html_lang(code=None) -> str:
+    """Return the BCP 47 tag of ``code`` (default: the request's locale) for ``lang`` and
+    ``hreflang``: Babel writes ``pt_BR``, HTML wants ``pt-BR``."""
+    locale = code if code is not None else get_locale()
+    return str(locale or "en").replace("_", "-")
 
 
 def text_direction(code: str | None = None) -> str:
@@ -101,5 +113,6 @@ def init_app(app: Flask) -> None:
         locale_name=locale_name,
         enabled_locales=enabled_locales,
         get_locale=get_locale,
+        html_lang=html_lang,
         text_direction=text_direction,
     )

@@ -1,6 +1,14 @@
 """Import every model module, so metadata and mappers are complete wherever one is used."""
 
-from portal.accounts.models import LoginAttempt, Role, User, UserSession
+from portal.accounts.models import (
+    LoginAttempt,
+    PasskeyCredential,
+    RecoveryCode,
+    Role,
+    TotpAuthenticator,
+    User,
+    UserSession,
+)
 from portal.audit.models import AuditEntry
 from portal.branding.models import BrandingAsset
 from portal.core.addresses.models import Address
@@ -33,6 +41,7 @@ from portal.jobs.models import Job
 from portal.outbox.models import OutboxMessage
 from portal.plugins.models import PluginActivation
 from portal.tenants.models import Tenant, TenantDomain
+from portal.web.submissions import FormSubmission
 from portal.worker.models import WorkerHeartbeat
 
 __all__ = [
@@ -45,6 +54,7 @@ __all__ = [
     "Client",
     "DispatchNotice",
     "DispatchNoticeLine",
+    "FormSubmission",
     "GoodsReceipt",
     "GoodsReceiptLine",
     "Job",
@@ -53,12 +63,14 @@ __all__ = [
     "Order",
     "OrderLine",
     "OutboxMessage",
+    "PasskeyCredential",
     "PluginActivation",
     "Product",
     "ProductImage",
     "PurchaseOrder",
     "PurchaseOrderDocument",
     "PurchaseOrderLine",
+    "RecoveryCode",
     "Return",
     "ReturnLine",
     "ReturnStatusChange",
@@ -73,6 +85,7 @@ __all__ = [
     "SupplierRuleSet",
     "Tenant",
     "TenantDomain",
+    "TotpAuthenticator",
     "User",
     "UserSession",
     "Warehouse",

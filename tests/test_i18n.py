@@ -346,3 +346,13 @@ def test_dashboard_formats_dates_for_the_locale(
     assert page_language(response) == locale
     assert format_datetime(LAST_LOGIN, "medium", tzinfo=UTC, locale=locale) in page
     assert expected in page
+
+
+@pytest.mark.parametrize(
+    ("code", "name"),
+    [("pt_BR", "Português (Brasil)"), ("de", "Deutsch"), ("fr", "Français"), ("ar", "العربية")],
+)
+def test_language_names_raise_only_their_first_letter(code, name):
+    from portal.i18n import locale_name
+
+    assert locale_name(code) == name

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
@@ -23,7 +32,9 @@ def _new_password_fields():
     new_password = PasswordField(
         _l("New password"),
         validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
-        description=_l("At least %(num)d characters.", num=MIN_LENGTH),
+        description=lazy_ngettext(
+            "At least %(num)d character.", "At least %(num)d characters.", MIN_LENGTH
+        ),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -66,3 +77,43 @@ class UserForm(FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     role = SelectField(_l("Role"), choices=[])
     active = BooleanField(_l("May log in"), default=True)
+
+
+class SecondFactorCodeForm(FlaskForm):
+    """The second step of a login: the app's code, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=40)],
+        description=_l(
+            "The 6-digit code your authenticator app shows, or one of your recovery codes."
+        ),
+    )
+
+
+class ConfirmAuthenticatorForm(FlaskForm):
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(), Length(max=20)],
+        description=_l("The 6-digit code the app shows after you added the portal to it."),
+    )
+
+
+class PasswordConfirmForm(FlaskForm):
+    """A change to how someone logs in: the person acting re-enters their own password."""
+
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )
+
+
+class SecondFactorPolicyForm(FlaskForm):
+    policy = RadioField(
+        _l("Who must log in with a second factor"),
+        choices=[
+            SelectChoice("optional", _l("Nobody: each user decides")),
+            SelectChoice("staff", _l("Administrators and staff")),
+            SelectChoice("everyone", _l("Everyone")),
+        ],
+        validators=[DataRequired()],
+    )

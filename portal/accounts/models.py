@@ -1,4 +1,4 @@
-"""Users of a tenant's portal and their login sessions."""
+"""Users of a tenant's portal, their login sessions and their second factors."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKeyConstraint,
     Index,
+    LargeBinary,
     String,
     UniqueConstraint,
 )
@@ -19,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.core.clients.models import Client
 from portal.core.suppliers.models import Supplier
 from portal.db import Timestamped, db, enum_type, utcnow
+from portal.plugins.secrets import EncryptedJSON
 from portal.tenants.scoping import TenantOwned, tenant_relationship
 
 
@@ -124,3 +128,71 @@ class LoginAttempt(TenantOwned, db.Model):
     email: Mapped[str] = mapped_column(String(254))
     ip_address: Mapped[str | None] = mapped_column(String(45))
     succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TotpAuthenticator(TenantOwned, db.Model):
+    """A user's authenticator app: the shared secret of its one-time codes (RFC 6238).
+
+    The secret is encrypted at rest like plugin secrets. Until ``confirmed_at`` is set (the
+    user typed a first code) it is only being set up and does not count as a second factor.
+    ``last_used_step`` is the time step of the last code accepted: a code is refused unless
+    its step is later, so a code seen over someone's shoulder cannot be used again.
+    """
+
+    __tablename__ = "totp_authenticators"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    secret: Mapped[dict | None] = mapped_column(EncryptedJSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+    last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    user: Mapped[User] = tenant_relationship("User", "TotpAuthenticator.user_id")
+
+
+class PasskeyCredential(TenantOwned, db.Model):
+    """A security key or passkey (WebAuthn) a user registered as a second factor."""
+
+    __tablename__ = "passkey_credentials"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "credential_id"),
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "user_id"),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    # base64url of the authenticator's credential id (at most 1023 bytes).
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    transports: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = tenant_relationship("User", "PasskeyCredential.user_id")
+
+
+class RecoveryCode(TenantOwned, db.Model):
+    """One of a user's one-time recovery codes; only its SHA-256 hash is stored."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "code_hash"),
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+    user_id: Mapped[uuid.UUID]
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]

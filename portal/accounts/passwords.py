@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 
 MIN_LENGTH = 8
 MAX_LENGTH = 256
@@ -59,9 +60,17 @@ def common_passwords() -> frozenset[str]:
 def password_problem(password: str, email: str | None = None) -> str | None:
     """Return why ``password`` is not acceptable (translated), or None."""
     if len(password) < MIN_LENGTH:
-        return _l("The password must be at least %(num)d characters long.", num=MIN_LENGTH)
+        return lazy_ngettext(
+            "The password must be at least %(num)d character long.",
+            "The password must be at least %(num)d characters long.",
+            MIN_LENGTH,
+        )
     if len(password) > MAX_LENGTH:
-        return _l("The password must be at most %(num)d characters long.", num=MAX_LENGTH)
+        return lazy_ngettext(
+            "The password must be at most %(num)d character long.",
+            "The password must be at most %(num)d characters long.",
+            MAX_LENGTH,
+        )
     lowered = password.lower()
     if lowered in common_passwords():
         return _l("This password is too common. Please choose another one.")

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 
-from portal.accounts import devices, mails, services
+from portal.accounts import devices, mails, second_factor, services
 from portal.accounts.forms import (
     AccountForm,
     ChangePasswordForm,
@@ -32,6 +32,8 @@ from portal.web.helpers import form_errors_to_fields, safe_next
 from portal.web.navigation import EVERYONE, NavItem, add_nav_item
 
 bp = Blueprint("accounts", __name__)
+# In the session: this login was completed with a second factor.
+SECOND_FACTOR_DONE = "second_factor_done"
 add_nav_item(NavItem("accounts.settings", _l("My account"), EVERYONE, 100, section="accounts."))
 
 
@@ -61,18 +63,31 @@ def login():
             if isinstance(refused, services.LoginThrottled):
                 return page, 429, {"Retry-After": str(refused.retry_after)}
             return page, 200
-        # A fresh session at login: nothing from before the login survives into it.
-        chosen_locale = session.get("locale")
-        session.clear()
-        if chosen_locale:
-            session["locale"] = chosen_locale
-        services.start_session(user, request.remote_addr, request.user_agent.string)
-        login_user(user)
-        db.session.commit()
-        response = redirect(safe_next())
-        devices.remember_device(response, user)
-        return response
+        if second_factor.has_second_factor(user) or second_factor.required_for(
+            user, g.tenant.second_factor_policy
+        ):
+            from portal.accounts.second_factor_views import begin_second_step
+
+            return begin_second_step(user, safe_next())
+        return finish_login(user, redirect(safe_next()))
     return render_template("accounts/login.html", form=form)
+
+
+def finish_login(user, response, *, second_factor_used: bool = False):
+    """Open the session of ``user`` (the password, and the second factor where there is
+    one, were checked), commit, and return ``response`` marked as a known device."""
+    # A fresh session at login: nothing from before the login survives into it.
+    chosen_locale = session.get("locale")
+    session.clear()
+    if chosen_locale:
+        session["locale"] = chosen_locale
+    if second_factor_used:
+        session[SECOND_FACTOR_DONE] = True
+    services.start_session(user, request.remote_addr, request.user_agent.string)
+    login_user(user)
+    db.session.commit()
+    devices.remember_device(response, user)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])

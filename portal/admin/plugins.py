@@ -54,6 +54,37 @@ class Offer:
     suppliers: int = 0
 
 
+def plugin_label(info: PluginInfo) -> str:
+    """Return the name people read for a plugin, in the request's language.
+
+    A plugin module may set ``PORTAL_LABEL`` (a lazy string of its own catalog); a plugin
+    that offers a single integration or rule set is called by that offer's label; else its
+    code.
+    """
+    label = getattr(info.module, "PORTAL_LABEL", None)
+    if label:
+        return str(label)
+    offers = [*info.integrations, *info.rule_sets]
+    if len(offers) == 1 and offers[0].label:
+        return str(offers[0].label)
+    return info.name
+
+
+def plugin_description(info: PluginInfo) -> str:
+    """Return what the plugin is for, in the request's language where it can say it.
+
+    ``PORTAL_DESCRIPTION`` of the module (a lazy string) first. The module's docstring is
+    written for developers, in English: it is shown only when no offer of the plugin
+    describes itself (translated) on the page.
+    """
+    description = getattr(info.module, "PORTAL_DESCRIPTION", None)
+    if description:
+        return str(description)
+    if any(offer.description for offer in [*info.integrations, *info.rule_sets]):
+        return ""
+    return info.description
+
+
 @dataclass
 class PluginRow:
     info: PluginInfo
@@ -61,6 +92,14 @@ class PluginRow:
     switched: bool  # the tenant switched it explicitly (else: the default applies)
     integrations: list[Offer] = field(default_factory=list)
     rule_sets: list[Offer] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return plugin_label(self.info)
+
+    @property
+    def description(self) -> str:
+        return plugin_description(self.info)
 
 
 def _rows() -> list[PluginRow]:
@@ -121,9 +160,9 @@ def _switch(enabled: bool):
     if not changed:
         flash(_("Nothing was changed."), "info")
     elif enabled:
-        flash(_("The plugin %(name)s is enabled.", name=name), "success")
+        flash(_("The plugin %(name)s is enabled.", name=plugin_label(info)), "success")
     else:
-        flash(_("The plugin %(name)s is disabled.", name=name), "success")
+        flash(_("The plugin %(name)s is disabled.", name=plugin_label(info)), "success")
         _warn_about_suppliers(info)
     return redirect(url_for("admin_plugins.index"))
 
@@ -140,7 +179,7 @@ def _warn_about_suppliers(info: PluginInfo) -> None:
         flash(
             _(
                 "These suppliers use an integration of %(plugin)s and cannot be sent purchase orders until you enable it again or choose another integration for them: %(suppliers)s",
-                plugin=info.name,
+                plugin=plugin_label(info),
                 suppliers=names,
             ),
             "error",
@@ -155,7 +194,7 @@ def _warn_about_suppliers(info: PluginInfo) -> None:
         flash(
             _(
                 "These suppliers have a rule set of %(plugin)s and cannot be sent purchase orders until you enable it again or take the rule set off: %(suppliers)s",
-                plugin=info.name,
+                plugin=plugin_label(info),
                 suppliers=names,
             ),
             "error",

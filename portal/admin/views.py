@@ -10,15 +10,17 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
-from portal.accounts import services
-from portal.accounts.forms import UserForm
+from portal.accounts import second_factor, services
+from portal.accounts.forms import PasswordConfirmForm, SecondFactorPolicyForm, UserForm
 from portal.accounts.login import role_required
 from portal.accounts.models import Role, User
 from portal.accounts.views import send_password_link
 from portal.audit.models import AuditEntry
 from portal.db import db
+from portal.tenants.models import SecondFactorPolicy, Tenant
 from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import NavItem, add_nav_item
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -50,10 +52,15 @@ def users():
     return render_template("admin/users.html", users=db.session.scalars(query).all(), search=search)
 
 
+class NewUserForm(SubmissionTokenMixin, UserForm):
+    """A new user's form, with the token that makes sending it twice harmless."""
+
+
 @bp.route("/users/new", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
+@once_per_submission
 def new_user():
-    form = UserForm()
+    form = NewUserForm()
     form.role.choices = _role_choices()
     if form.validate_on_submit():
         try:
@@ -73,6 +80,7 @@ def new_user():
                 message = _(
                     "%(email)s was added without access; no invitation was sent.", email=user.email
                 )
+            record_outcome(url_for("admin.users"))
             db.session.commit()
             flash(message, "success")
             return redirect(url_for("admin.users"))
@@ -110,7 +118,54 @@ def edit_user(user_id: uuid.UUID):
             db.session.commit()
             flash(_("The user was saved."), "success")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template(
+        "admin/user_form.html",
+        form=form,
+        user=user,
+        has_second_factor=second_factor.has_second_factor(user),
+        reset_form=PasswordConfirmForm(),
+    )
+
+
+@bp.route("/users/<uuid:user_id>/second-factor/reset", methods=["POST"])
+@role_required(Role.ADMIN)
+def reset_second_factor(user_id: uuid.UUID):
+    """Remove a user's second factors (they lost their phone or key), after the admin
+    re-entered their own password."""
+    user = get_or_404(User, user_id)
+    form = PasswordConfirmForm()
+    if not form.validate_on_submit():
+        flash(_("Enter your own password to reset the second factor."), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    try:
+        second_factor.reset_second_factors(current_user, form.password.data, user)
+    except services.AccountError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for("admin.edit_user", user_id=user.id))
+    db.session.commit()
+    flash(
+        _(
+            "The second factor of %(email)s was reset; they set up a new one at their next login.",
+            email=user.email,
+        ),
+        "success",
+    )
+    return redirect(url_for("admin.edit_user", user_id=user.id))
+
+
+@bp.route("/login-security", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def login_security():
+    """Choose who in the tenant's portal must log in with a second factor."""
+    tenant = db.session.get(Tenant, g.tenant.id)
+    form = SecondFactorPolicyForm(data={"policy": str(tenant.second_factor_policy)})
+    if form.validate_on_submit():
+        second_factor.set_policy(tenant, SecondFactorPolicy(form.policy.data))
+        db.session.commit()
+        flash(_("The login security setting was saved."), "success")
+        return redirect(url_for("admin.login_security"))
+    return render_template("admin/login_security.html", form=form)
 
 
 @bp.route("/audit")

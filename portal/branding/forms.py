@@ -43,14 +43,27 @@ def _image_field(label, description):
     return FileField(label, description=description, render_kw={"accept": IMAGE_TYPES})
 
 
+def _welcome_field(label):
+    return TextAreaField(
+        label,
+        validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("Shown on their dashboard instead of the general welcome text."),
+        render_kw={"rows": 3},
+    )
+
+
 class LocaleTextsForm(Form):
     """The tenant's texts in one language (a part of :class:`BrandingForm`, no CSRF of its own)."""
 
     welcome = TextAreaField(
         _l("Welcome text on the dashboard"),
         validators=[Optional(), Length(max=MAX_TEXT)],
+        description=_l("For everyone who has no welcome text of their own below."),
         render_kw={"rows": 3},
     )
+    welcome_clients = _welcome_field(_l("Welcome text for clients"))
+    welcome_suppliers = _welcome_field(_l("Welcome text for suppliers"))
+    welcome_staff = _welcome_field(_l("Welcome text for your staff"))
     login = TextAreaField(
         _l("Text on the login page"),
         validators=[Optional(), Length(max=MAX_TEXT)],

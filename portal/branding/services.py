@@ -4,7 +4,8 @@ Everything a tenant admin sets lives in ``Tenant.theme_settings``::
 
     {"theme": "harbour", "title": "...",
      "colours": {"primary": "#rrggbb", "primary_text": "#rrggbb", "accent": "#rrggbb"},
-     "texts": {"<locale>": {"welcome", "login", "footer", "help_url", "help_label"}},
+     "texts": {"<locale>": {"welcome", "welcome_clients", "welcome_suppliers",
+                            "welcome_staff", "login", "footer", "help_url", "help_label"}},
      "assets": {"logo": "<BrandingAsset id>", "favicon": "<BrandingAsset id>"}}
 
 The demo's static logos (``"logo": "img/demo/acme.svg"``) are still honoured. Tenant texts
@@ -15,6 +16,7 @@ here: views pass the tenant row and plain values.
 from __future__ import annotations
 
 import copy
+import hashlib
 import io
 import math
 import re
@@ -25,6 +27,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import nh3
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -32,20 +35,17 @@ from sqlalchemy import delete, select
 
 from portal.audit.services import diff, record
 from portal.branding.models import AssetKind, BrandingAsset
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, too_long
 from portal.db import db
 from portal.tenants.models import Tenant, TenantDomain
 from portal.tenants.services import TenantError, add_domain, normalise_domain
-from portal.themes import DEFAULT_THEME, Theme, available_themes
+from portal.themes import DEFAULT_THEME, ContrastPair, Theme, available_themes
 
 # --- colours ---------------------------------------------------------------------------------
 
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 COLOUR_KEYS = ("primary", "primary_text", "accent")
 DEFAULT_COLOURS = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}
-# The body text that sits on the accent colour (the welcome box, highlighted rows): dark on
-# light themes (portal.css), light on dark ones (the night theme).
-BODY_TEXT = {"light": "#1b1f24", "dark": "#e5e7eb"}
 MINIMUM_CONTRAST = 4.5  # WCAG 2.x AA for normal text
 
 
@@ -56,6 +56,21 @@ def effective_colours(settings: dict[str, Any] | None, theme: Theme | None) -> d
         if key in colours and isinstance(value, str) and COLOUR.match(value):
             colours[key] = value.lower()
     return colours
+
+
+def theme_stylesheet(colours: dict[str, str]) -> str:
+    """Return the tenant's colours as CSS custom properties (the body of ``/theme.css``)."""
+    return (
+        ":root {\n"
+        + "".join(f"  --{key.replace('_', '-')}: {value};\n" for key, value in colours.items())
+        + "}\n"
+    )
+
+
+@lru_cache(maxsize=1024)
+def stylesheet_version(css: str) -> str:
+    """Return a short hash of ``css``: the version in ``/theme.css?v=...``, new on every change."""
+    return hashlib.sha256(css.encode()).hexdigest()[:16]
 
 
 def relative_luminance(colour: str) -> float:
@@ -77,32 +92,53 @@ def contrast_ratio(first: str, second: str) -> float:
 
 @dataclass(frozen=True)
 class ContrastWarning:
-    """Two colours that are shown together with too little contrast."""
+    """Two colours that the theme shows together with too little contrast."""
 
-    pair: Any  # a lazy, translated label naming both colours
+    pair: ContrastPair
     ratio: float
+
+    @property
+    def label(self) -> Any:
+        """Return the lazy, translated label naming both colours."""
+        return self.pair.label
+
+    @property
+    def field(self) -> str:
+        """Return the tenant colour to change: the text's, else the surface's."""
+        if self.pair.foreground in COLOUR_KEYS:
+            return self.pair.foreground
+        return self.pair.background
 
     @property
     def shown_ratio(self) -> float:
         """Return the ratio cut (not rounded) to two decimals: 4.478 must not read 4.5."""
         return math.floor(self.ratio * 100) / 100
 
+    def message(self) -> Any:
+        """Return the lazy, translated sentence that names the pair and both ratios."""
+        return _l(
+            "%(pair)s: contrast %(ratio)s:1, below %(minimum)s:1",
+            pair=self.label,
+            ratio=format_decimal(self.shown_ratio),
+            minimum=format_decimal(MINIMUM_CONTRAST),
+        )
 
-def contrast_warnings(colours: dict[str, str], scheme: str = "light") -> list[ContrastWarning]:
-    """Return a warning for each colour pair below :data:`MINIMUM_CONTRAST`."""
-    pairs = [
-        (_l("Text colour on primary colour"), colours["primary_text"], colours["primary"]),
-        (
-            _l("Body text on accent colour"),
-            BODY_TEXT.get(scheme, BODY_TEXT["light"]),
-            colours["accent"],
-        ),
-    ]
+
+class ContrastRefused(DomainError):
+    """The colours are hard to read in the chosen theme; ``warnings`` names every pair."""
+
+    def __init__(self, warnings: list[ContrastWarning]) -> None:
+        super().__init__(warnings[0].message(), warnings[0].field)
+        self.warnings = warnings
+
+
+def contrast_warnings(colours: dict[str, str], theme: Theme) -> list[ContrastWarning]:
+    """Return a warning for each pair the theme shows below :data:`MINIMUM_CONTRAST`."""
     warnings = []
-    for label, foreground, background in pairs:
-        ratio = contrast_ratio(foreground, background)
+    for pair in theme.contrast:
+        ratio = contrast_ratio(*pair.colours(colours))
         if ratio < MINIMUM_CONTRAST:
-            warnings.append(ContrastWarning(label, ratio))
+            warnings.append(ContrastWarning(pair, ratio))
     return warnings
 
 
@@ -333,7 +369,10 @@ def asset_id(settings: dict[str, Any] | None, kind: AssetKind) -> str | None:
 
 # --- saving ----------------------------------------------------------------------------------
 
-TEXT_KEYS = ("welcome", "login", "footer", "help_url", "help_label")
+# The welcome text of the dashboard: a general one, and one per audience that replaces it.
+AUDIENCES = ("clients", "suppliers", "staff")
+WELCOME_KEYS = tuple(f"welcome_{audience}" for audience in AUDIENCES)
+TEXT_KEYS = ("welcome", *WELCOME_KEYS, "login", "footer", "help_url", "help_label")
 MAX_TEXT = 4000
 MAX_TITLE = 100
 
@@ -376,9 +415,7 @@ def _check(choices: BrandingChoices) -> None:
     if choices.theme not in available_themes():
         raise DomainError(_l("Please choose one of the themes."), "theme")
     if len(choices.title) > MAX_TITLE:
-        raise DomainError(
-            _l("At most %(num)d characters are allowed here.", num=MAX_TITLE), "title"
-        )
+        raise DomainError(too_long(MAX_TITLE), "title")
     for key, value in choices.colours.items():
         if key not in COLOUR_KEYS:
             raise ValueError(f"unknown colour {key!r}")
@@ -390,7 +427,7 @@ def _check(choices: BrandingChoices) -> None:
                 raise ValueError(f"unknown text {key!r}")
             if len(value) > MAX_TEXT:
                 raise DomainError(
-                    _l("At most %(num)d characters are allowed here.", num=MAX_TEXT),
+                    too_long(MAX_TEXT),
                     f"texts_{locale}-{key}",
                 )
         if (texts.get("help_url") or "").strip() and not valid_link(texts["help_url"].strip()):
@@ -414,6 +451,11 @@ def save_branding(tenant: Tenant, choices: BrandingChoices) -> dict[str, list[An
     _set_or_drop(new, "title", choices.title.strip())
     colours = {key: value.lower() for key, value in choices.colours.items() if value}
     _set_or_drop(new, "colours", colours)
+    theme = available_themes()[choices.theme]
+    # Refused, not only warned about: every page of the portal shows these pairs.
+    warnings = contrast_warnings(effective_colours(new, theme), theme)
+    if warnings:
+        raise ContrastRefused(warnings)
     texts = dict(new.get("texts") or {})
     for locale, values in choices.texts.items():
         kept = {key: value.strip() for key, value in values.items() if value and value.strip()}
@@ -472,6 +514,19 @@ def reset_branding(tenant: Tenant) -> dict[str, list[Any]]:
     changes = settings_changes(old, {})
     record("branding.reset", tenant, changes=changes)
     return changes
+
+
+def welcome_text(tenant: Tenant, audience: str, locale: str) -> str | None:
+    """Return the dashboard's welcome text for ``audience`` ("clients", "suppliers" or
+    "staff") in ``locale``.
+
+    The audience's own text comes first (in ``locale``, else the tenant's default language);
+    without one, the general welcome text, so a supplier never sees a text written for
+    clients only because it exists in a language the other does not.
+    """
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
+    return tenant.theme_text(f"welcome_{audience}", locale) or tenant.theme_text("welcome", locale)
 
 
 def initial_choices(settings: dict[str, Any] | None, locales: list[str]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ for templates (the ``markdown`` filter, asset addresses, e-mail branding)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -32,6 +33,7 @@ from portal.branding.services import (
     MINIMUM_CONTRAST,
     SVG_CONTENT_TYPE,
     BrandingChoices,
+    ContrastRefused,
     add_custom_domain,
     asset_id,
     contrast_warnings,
@@ -42,10 +44,12 @@ from portal.branding.services import (
     render_markdown,
     reset_branding,
     save_branding,
+    stylesheet_version,
+    theme_stylesheet,
 )
 from portal.core.errors import DomainError
 from portal.db import db
-from portal.i18n import enabled_locales
+from portal.i18n import enabled_locales, html_lang
 from portal.tenants.models import Tenant
 from portal.tenants.resolver import host_name
 from portal.themes import available_themes, theme_for
@@ -91,6 +95,17 @@ def asset_url(kind: str, *, external: bool = False) -> str | None:
     if kind == AssetKind.LOGO and isinstance(settings.get("logo"), str) and settings["logo"]:
         return url_for("static", filename=settings["logo"], _external=external)
     return None
+
+
+@bp.app_template_global()
+def theme_stylesheet_url() -> str:
+    """Return the address of the tenant's ``/theme.css`` with the version of its content.
+
+    A saved colour changes the address, so the next page loads the new colours; each address
+    may be cached for good (see ``web.views.theme_css``).
+    """
+    css = theme_stylesheet(effective_colours(g.tenant.theme_settings, g.get("theme")))
+    return url_for("web.theme_css", v=stylesheet_version(css))
 
 
 @bp.app_template_global()
@@ -155,7 +170,7 @@ def _new_branding_form(tenant: Tenant):
     for locale, texts in form.text_forms():
         for text in texts:
             # The text is written in that language, whatever the language of the page.
-            text.render_kw = {**(text.render_kw or {}), "lang": locale.replace("_", "-")}
+            text.render_kw = {**(text.render_kw or {}), "lang": html_lang(locale)}
     return form
 
 
@@ -171,12 +186,22 @@ def _render_page(tenant: Tenant, *, form=None, domain_form=None, reset_form=None
         themes=available_themes(),
         saved_theme=theme,
         saved_colours=colours,
-        warnings=contrast_warnings(colours, theme.scheme),
+        warnings=contrast_warnings(colours, theme),
+        contrast_checks={
+            name: _contrast_checks(found) for name, found in available_themes().items()
+        },
         # A variable, not a literal: Jinja would format a literal once, in no one's locale.
         minimum_contrast=MINIMUM_CONTRAST,
         colour_keys=COLOUR_KEYS,
         current_host=host_name(request.host),
     ), status
+
+
+def _contrast_checks(theme) -> str:
+    """Return the theme's colour pairs as JSON for the live preview (branding.js)."""
+    return json.dumps(
+        [[str(pair.label), pair.foreground, pair.background] for pair in theme.contrast]
+    )
 
 
 def _upload(field) -> bytes | None:
@@ -214,6 +239,10 @@ def edit():
     if form.validate_on_submit():
         try:
             changes = save_branding(tenant, _choices(form))
+        except ContrastRefused as refusal:
+            db.session.rollback()
+            for warning in refusal.warnings:
+                form[warning.field].errors = [*form[warning.field].errors, str(warning.message())]
         except DomainError as error:
             db.session.rollback()
             form_errors_to_fields(form, error)

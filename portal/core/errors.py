@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_ngettext
+
 
 class DomainError(ValueError):
     """A change was refused. ``field`` names the form field (or ``row`` the line) concerned."""
@@ -30,3 +32,12 @@ class LineErrors(DomainError):
     def __init__(self, message, errors: list[DomainError]) -> None:
         super().__init__(message)
         self.errors = errors
+
+
+def too_long(limit: int):
+    """Return the message for a text longer than ``limit`` characters (a lazy string)."""
+    return lazy_ngettext(
+        "At most %(num)d character is allowed here.",
+        "At most %(num)d characters are allowed here.",
+        limit,
+    )

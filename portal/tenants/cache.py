@@ -43,6 +43,7 @@ class TenantSnapshot:
     enabled_locales: list[str] = field(default_factory=list)
     theme_settings: dict[str, Any] = field(default_factory=dict)
     domains: list[str] = field(default_factory=list)
+    second_factor_policy: str = "optional"
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantSnapshot:
@@ -56,6 +57,7 @@ class TenantSnapshot:
             enabled_locales=list(tenant.enabled_locales or []),
             theme_settings=dict(tenant.theme_settings or {}),
             domains=[d.domain for d in tenant.domains],
+            second_factor_policy=str(tenant.second_factor_policy or "optional"),
         )
 
     @property

@@ -20,6 +20,15 @@ class TenantStatus(enum.StrEnum):
     SUSPENDED = "suspended"
 
 
+class SecondFactorPolicy(enum.StrEnum):
+    """Who in a tenant's portal must log in with a second factor (a one-time code or a
+    passkey) besides the password."""
+
+    OPTIONAL = "optional"
+    STAFF = "staff"  # administrators and staff
+    EVERYONE = "everyone"
+
+
 class Tenant(Timestamped, db.Model):
     """A business that runs a branded portal: a fulfilment company, a factory, a wholesaler."""
 
@@ -40,6 +49,10 @@ class Tenant(Timestamped, db.Model):
     # Placeholder for the white-label settings (logo, colours, texts per language, link);
     # the branding feature gives it a schema of its own.
     theme_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Set by the tenant's admins (portal.accounts.second_factor).
+    second_factor_policy: Mapped[SecondFactorPolicy] = mapped_column(
+        enum_type(SecondFactorPolicy, length=20), default=SecondFactorPolicy.OPTIONAL
+    )
 
     domains: Mapped[list[TenantDomain]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantDomain.domain"

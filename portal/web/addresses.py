@@ -33,6 +33,7 @@ from portal.web.access import client_only, get_visible_or_404, visible
 from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("addresses", __name__, url_prefix="/addresses")
 
@@ -128,7 +129,7 @@ class AddressFieldsForm(FlaskForm):
             getattr(self, field).data = getattr(value, "code", value) or ""
 
 
-class AddressForm(AddressFieldsForm):
+class AddressForm(SubmissionTokenMixin, AddressFieldsForm):
     label = StringField(
         _l("Label"),
         validators=[Optional(), Length(max=100)],
@@ -162,6 +163,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @client_only
+@once_per_submission
 def new():
     form = AddressForm()
     if form.validate_with_address():
@@ -173,6 +175,7 @@ def new():
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
+            record_outcome(url_for("addresses.index"))
             db.session.commit()
             flash(_("%(name)s was added to the address book.", name=address.name), "success")
             return redirect(url_for("addresses.index"))

@@ -27,6 +27,7 @@ from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 from portal.web.refusals import attempt
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("clients", __name__, url_prefix="/clients")
 add_nav_item(NavItem("clients.index", _l("Clients"), STAFF, 70, section="clients."))
@@ -48,7 +49,7 @@ ACTION_LABELS = {
 }
 
 
-class ClientForm(FlaskForm):
+class ClientForm(SubmissionTokenMixin, FlaskForm):
     name = StringField(FIELD_LABELS["name"], validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         FIELD_LABELS["email"],
@@ -150,6 +151,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_only
+@once_per_submission
 def new():
     form = ClientForm()
     form.purchase_order_warehouse_id.choices = _warehouse_choices()
@@ -160,6 +162,7 @@ def new():
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
+            record_outcome(url_for("clients.edit", client_id=client.id))
             db.session.commit()
             flash(_("The client %(name)s was added.", name=client.name), "success")
             return redirect(url_for("clients.edit", client_id=client.id))

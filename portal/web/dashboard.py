@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import url_for
-from flask_babel import get_timezone
+from flask import g, url_for
+from flask_babel import get_locale, get_timezone
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from portal.accounts.models import Role
+from portal.branding.services import welcome_text
 from portal.core.dashboard import dashboard_figures
 from portal.i18n import start_of_day
 from portal.web.access import STAFF_ROLES
@@ -54,13 +55,24 @@ def _supplier_counts() -> dict[str, int]:
     return {name: sum(rows.get(s, 0) for s in states) for name, states in groups.items()}
 
 
+def _welcome() -> str | None:
+    """Return the tenant's welcome text for the current user's audience, in their language."""
+    if current_user.role in STAFF_ROLES:
+        audience = "staff"
+    elif current_user.role == Role.CLIENT:
+        audience = "clients"
+    else:
+        audience = "suppliers"
+    return welcome_text(g.tenant, audience, str(get_locale()))
+
+
 def dashboard_context() -> dict:
     """Return what web/dashboard.html needs for the current user.
 
     ``view`` is "staff" (the tenant's figures), "client" (the client's own), "no_access"
     (a client user whose company has no portal access) or "supplier".
     """
-    context = {"link": link, "figures": None}
+    context = {"link": link, "figures": None, "welcome": _welcome()}
     if current_user.role in STAFF_ROLES:
         view, client_id = "staff", None
     elif current_user.role == Role.CLIENT:

@@ -32,7 +32,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import to_user_timezone
+from flask_babel import ngettext, to_user_timezone
 from sqlalchemy import Select, func, select
 
 from portal.core.orders.models import Order, OrderStatus, Shipment
@@ -269,13 +269,13 @@ def stock_table() -> Table:
         Column(_l("Code"), lambda row: row.code, width=18),
         Column(_l("Name"), lambda row: row.name, width=40),
         *_client_column(staff, lambda row: row.client_id),
-        Column(_l("Warehouse"), lambda row: row.warehouse_code, width=12),
-        Column(_l("On hand"), lambda row: row.StockLevel.on_hand, Kind.INTEGER),
-        Column(_l("Promised to orders"), lambda row: row.StockLevel.allocated, Kind.INTEGER),
-        Column(_l("Available"), lambda row: row.StockLevel.available, Kind.INTEGER),
+        Column(_l("Warehouse"), lambda row: row.warehouse_code or "", width=12),
+        Column(_l("On hand"), lambda row: row.on_hand, Kind.INTEGER),
+        Column(_l("Promised to orders"), lambda row: row.allocated, Kind.INTEGER),
+        Column(_l("Available"), lambda row: row.available, Kind.INTEGER),
         Column(_l("Price"), lambda row: row.price, Kind.MONEY),
         Column(_l("Currency"), lambda row: str(row.currency.code), width=9),
-        Column(_l("Stock value"), lambda row: row.StockLevel.on_hand * row.price, Kind.MONEY),
+        Column(_l("Stock value"), lambda row: row.on_hand * row.price, Kind.MONEY),
     ]
     statement = visible(stock_rows(filters, uuid_arg("warehouse")), Product)
     return Table(_("Stock"), columns, statement, STOCK_ORDER)
@@ -356,10 +356,12 @@ def export_response(name: str, fmt: str, table: Table, back_endpoint: str):
     limit = max_rows()
     if too_many_rows(table.statement, limit):
         flash(
-            _(
+            ngettext(
+                "The export would have more than %(num)d row. Please narrow the list with "
+                "the filters and export again.",
                 "The export would have more than %(num)d rows. Please narrow the list with "
                 "the filters and export again.",
-                num=limit,
+                limit,
             ),
             "error",
         )
@@ -383,7 +385,9 @@ def export_response(name: str, fmt: str, table: Table, back_endpoint: str):
     size = out.tell()
     out.seek(0)
     stamp = utcnow().strftime("%Y-%m-%d")
-    response = Response(_chunks(out), mimetype=MEDIA_TYPES[fmt], direct_passthrough=True)
+    # content_type, not mimetype: Werkzeug adds "; charset=utf-8" to a text/* mimetype,
+    # and the CSV type names its charset already.
+    response = Response(_chunks(out), content_type=MEDIA_TYPES[fmt], direct_passthrough=True)
     response.content_length = size
     response.headers.set("Content-Disposition", "attachment", filename=f"{name}-{stamp}.{fmt}")
     response.headers["Cache-Control"] = "no-store"

@@ -21,11 +21,12 @@ from portal.db import db
 from portal.jobs.models import Job
 from portal.jobs.services import create_job, schedule
 from portal.web.access import client_or_staff, is_staff, visible
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("imports", __name__, url_prefix="/orders/import")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(SubmissionTokenMixin, FlaskForm):
     client = SelectField(_l("Client"), choices=[], validate_choice=True)
     file = FileField(
         _l("Excel file (.xlsx)"),
@@ -64,6 +65,7 @@ def _address_choices(client_id: uuid.UUID | None):
 
 @bp.route("", methods=["GET", "POST"])
 @client_or_staff
+@once_per_submission
 def new():
     form = ImportForm()
     staff = is_staff()
@@ -106,6 +108,7 @@ def new():
                 client_id=client_id,
                 options=options,
             )
+            record_outcome(url_for("imports.status", job_id=job.id))
             db.session.commit()
             schedule(job, str(get_locale()))
             return redirect(url_for("imports.status", job_id=job.id))

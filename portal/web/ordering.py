@@ -46,6 +46,7 @@ from portal.web.access import client_or_staff, get_visible_or_404, is_staff, sta
 from portal.web.addresses import country_choices
 from portal.web.filters import client_choices
 from portal.web.refusals import attempt
+from portal.web.submissions import new_submission_token, once_per_submission, record_outcome
 
 bp = Blueprint("ordering", __name__, url_prefix="/purchase-orders")
 
@@ -208,6 +209,8 @@ def cart():
         staff=is_staff(),
         clients=client_choices() if is_staff() else [],
         form=VersionForm(),
+        # One token per supplier's "Create purchase order" button.
+        new_submission_token=new_submission_token,
     )
 
 
@@ -245,6 +248,7 @@ def cart_line(line_id: uuid.UUID):
 
 @bp.route("/cart/order/<uuid:supplier_id>", methods=["POST"])
 @client_or_staff
+@once_per_submission
 def order_cart(supplier_id: uuid.UUID):
     client = _cart_client()
     supplier = db.session.scalar(select(Supplier).where(Supplier.id == supplier_id))
@@ -261,6 +265,7 @@ def order_cart(supplier_id: uuid.UUID):
         for line_error in getattr(error, "errors", []):
             flash(str(line_error.message), "error")
         return redirect(url_for("ordering.cart", client_id=client.id if is_staff() else None))
+    record_outcome(url_for("ordering.order_data", purchase_order_id=po.id))
     db.session.commit()
     flash(
         _(

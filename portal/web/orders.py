@@ -23,6 +23,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import or_, select
@@ -72,6 +73,7 @@ from portal.web.lines import (
 )
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("orders", __name__, url_prefix="/orders")
 
@@ -133,7 +135,7 @@ class LinesForm(FlaskForm):
     lines = FieldList(FormField(CodeLineForm), min_entries=1)
 
 
-class OrderForm(AddressFieldsForm):
+class OrderForm(SubmissionTokenMixin, AddressFieldsForm):
     client = SelectField(_l("Client"), choices=[], validate_choice=False)
     reference = StringField(
         _l("Your reference"),
@@ -154,8 +156,9 @@ class OrderForm(AddressFieldsForm):
     lines = FieldList(FormField(CodeLineForm), min_entries=1)
 
 
-class VersionForm(FlaskForm):
-    """An action button: the CSRF token and the version of the order the person saw."""
+class VersionForm(SubmissionTokenMixin, FlaskForm):
+    """An action button: the CSRF token, the version of the order the person saw, and the
+    token that makes a repeated "Duplicate" or "Ship" harmless."""
 
     version = IntegerField(widget=HiddenField.widget, validators=[InputRequired()])
 
@@ -359,6 +362,7 @@ def _address_from(form, client_id: uuid.UUID) -> tuple[dict | None, bool]:
 
 @bp.route("/new", methods=["GET", "POST"])
 @client_or_staff
+@once_per_submission
 def new():
     staff = is_staff()
     form = OrderForm()
@@ -436,6 +440,7 @@ def _create(
         db.session.rollback()
         form_errors_to_fields(form, error)
         return None
+    record_outcome(url_for("orders.detail", order_id=order.id))
     db.session.commit()
     if submit:
         _flash_submitted(order)
@@ -730,6 +735,7 @@ def submit(order_id: uuid.UUID):
 
 @bp.route("/<uuid:order_id>/duplicate", methods=["POST"])
 @client_or_staff
+@once_per_submission
 def duplicate(order_id: uuid.UUID):
     def done(order, copy):
         flash(
@@ -742,7 +748,12 @@ def duplicate(order_id: uuid.UUID):
         )
         return redirect(url_for("orders.detail", order_id=copy.id))
 
-    return _action(order_id, lambda order, _version: services.duplicate_order(order), done)
+    def run(order, _version):
+        copy = services.duplicate_order(order)
+        record_outcome(url_for("orders.detail", order_id=copy.id))
+        return copy
+
+    return _action(order_id, run, done)
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -754,9 +765,10 @@ def allocate(order_id: uuid.UUID):
     def done(order, promised):
         if promised:
             flash(
-                _(
+                ngettext(
+                    "%(num)d more unit of order %(number)s was allocated from stock.",
                     "%(num)d more units of order %(number)s were allocated from stock.",
-                    num=promised,
+                    promised,
                     number=order.number,
                 ),
                 "success",
@@ -783,6 +795,7 @@ def pick(order_id: uuid.UUID):
 
 @bp.route("/<uuid:order_id>/ship", methods=["POST"])
 @staff_only
+@once_per_submission
 def ship(order_id: uuid.UUID):
     order = _order_or_404(order_id)
     form = ShipForm()
@@ -800,6 +813,7 @@ def ship(order_id: uuid.UUID):
         flash(str(error.message), "error")
         return redirect(url_for("orders.detail", order_id=order_id))
     notify_order_shipped(order, shipment)
+    record_outcome(url_for("orders.detail", order_id=order.id))
     db.session.commit()
     flash(
         _(

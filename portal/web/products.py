@@ -55,6 +55,7 @@ from portal.web.access import (
 from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("products", __name__, url_prefix="/products")
 
@@ -212,7 +213,7 @@ def image(product_id: uuid.UUID, image_id: uuid.UUID):
 # --- adding and editing ----------------------------------------------------------------------
 
 
-class ProductForm(FlaskForm):
+class ProductForm(SubmissionTokenMixin, FlaskForm):
     """A product's fields; the code only when adding, the client only for staff."""
 
     client_id = SelectField(_l("Client"), validators=[DataRequired()])
@@ -277,6 +278,7 @@ def _product_values(form: ProductForm) -> dict:
 
 @bp.route("/new", methods=["GET", "POST"])
 @products_editor
+@once_per_submission
 def new():
     form = ProductForm()
     del form.version
@@ -300,6 +302,7 @@ def new():
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
+            record_outcome(url_for("products.detail", product_id=product.id))
             db.session.commit()
             flash(_("The product %(code)s was added.", code=product.code), "success")
             return redirect(url_for("products.detail", product_id=product.id))

@@ -13,6 +13,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -522,9 +523,10 @@ def receive(purchase_order_id: uuid.UUID):
             units = sum(line.quantity for line in outcome.result.lines)
             db.session.commit()
             flash(
-                _(
-                    "%(units)d units were received for %(number)s and added to stock.",
-                    units=units,
+                ngettext(
+                    "%(num)d unit was received for %(number)s and added to stock.",
+                    "%(num)d units were received for %(number)s and added to stock.",
+                    units,
                     number=po.number,
                 ),
                 "success",

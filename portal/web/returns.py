@@ -11,6 +11,7 @@ import uuid
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -36,6 +37,7 @@ from portal.web.lines import (
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 from portal.web.refusals import attempt
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 add_nav_item(NavItem("returns.index", _l("Returns"), CLIENT_AND_STAFF, 60, section="returns."))
@@ -61,7 +63,7 @@ def _status_filter(status) -> str:
         return str(status)
 
 
-class ReturnForm(FlaskForm):
+class ReturnForm(SubmissionTokenMixin, FlaskForm):
     client_id = SelectField(_l("Client"), choices=[], validators=[DataRequired()])
     order_number = StringField(
         _l("Order number"),
@@ -141,6 +143,7 @@ def _find_order(client: Client, number: str) -> Order | None:
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_only
+@once_per_submission
 def new():
     form = ReturnForm()
     form.client_id.choices = [("", _("Choose a client")), *client_choices()]
@@ -171,6 +174,7 @@ def new():
         outcome = attempt(form, register)
         line_errors = outcome.line_errors
         if outcome.ok:
+            record_outcome(url_for("returns.detail", return_id=outcome.result.id))
             db.session.commit()
             flash(_("Return %(number)s was registered.", number=outcome.result.number), "success")
             return redirect(url_for("returns.detail", return_id=outcome.result.id))
@@ -271,10 +275,11 @@ def process(return_id: uuid.UUID):
         )
         db.session.commit()
         flash(
-            _(
-                "Return %(number)s was processed; %(units)d units went back into stock.",
+            ngettext(
+                "Return %(number)s was processed; %(num)d unit went back into stock.",
+                "Return %(number)s was processed; %(num)d units went back into stock.",
+                restocked,
                 number=ret.number,
-                units=restocked,
             ),
             "success",
         )

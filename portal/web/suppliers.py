@@ -35,6 +35,7 @@ from portal.web.helpers import form_errors_to_fields, get_or_404
 from portal.web.navigation import STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
 from portal.web.refusals import attempt
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ ACTION_LABELS = {
 ACTIVE_FILTERS = {"yes": True, "no": False}
 
 
-class SupplierForm(FlaskForm):
+class SupplierForm(SubmissionTokenMixin, FlaskForm):
     name = StringField(FIELD_LABELS["name"], validators=[DataRequired(), Length(max=200)])
     email = EmailField(
         FIELD_LABELS["email"],
@@ -262,6 +263,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @staff_only
+@once_per_submission
 def new():
     form = _supplier_form(None)
     if form.validate_on_submit():
@@ -271,6 +273,7 @@ def new():
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
+            record_outcome(url_for("suppliers.edit", supplier_id=supplier.id))
             db.session.commit()
             flash(_("The supplier %(name)s was added.", name=supplier.name), "success")
             return _after_integration_change(supplier)

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, g, redirect, render_template, request, session
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from portal.audit.services import record
-from portal.branding.services import effective_colours
+from portal.branding.services import effective_colours, stylesheet_version, theme_stylesheet
 from portal.branding.views import asset_url
 from portal.db import db
 from portal.i18n import SESSION_KEY, enabled_locales
@@ -60,14 +70,32 @@ def set_language():
 def theme_css():
     """Serve the tenant's colours as CSS custom properties (no inline styles under our CSP)."""
     settings = (g.tenant.theme_settings or {}) if g.get("tenant") is not None else {}
-    colours = effective_colours(settings, g.get("theme"))
-    body = (
-        ":root {\n"
-        + "".join(f"  --{key.replace('_', '-')}: {value};\n" for key, value in colours.items())
-        + "}\n"
-    )
+    body = theme_stylesheet(effective_colours(settings, g.get("theme")))
+    version = stylesheet_version(body)
     response = Response(body, mimetype="text/css")
-    response.headers["Cache-Control"] = "private, max-age=300"
+    if request.args.get("v") == version:
+        # Pages link /theme.css?v=<hash of the content>: a save gives a new address.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    response.set_etag(version)
+    return response.make_conditional(request)
+
+
+#: The icon browsers get when the tenant has uploaded none (and on the platform's pages).
+DEFAULT_FAVICON = "img/favicon.svg"
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Send a browser that asks for /favicon.ico to the tenant's favicon or the bundled one.
+
+    Browsers ask for it on their own, also where no page links an icon; without this route
+    every such request was a 404 in the log.
+    """
+    response = redirect(asset_url("favicon") or url_for("static", filename=DEFAULT_FAVICON))
+    # Per tenant host, and short: a new upload should show within the hour.
+    response.headers["Cache-Control"] = "private, max-age=3600"
     return response
 
 

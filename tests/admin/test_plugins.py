@@ -59,11 +59,12 @@ def enabled_names(app, tenant) -> set[str]:
         return current_host().enabled_names()
 
 
-def section_of(page: str, name: str) -> str:
+def section_of(page: str, label: str) -> str:
+    """Return the section of the plugin shown as ``label`` (its translated name)."""
     match = re.search(
-        rf'<h2 id="plugin-\d+-title">{re.escape(name)}</h2>(.*?)</section>', page, re.S
+        rf'<h2 id="plugin-\d+-title">{re.escape(label)}</h2>(.*?)</section>', page, re.S
     )
-    assert match, f"no section for {name}"
+    assert match, f"no section for {label}"
     return match.group(1)
 
 
@@ -72,24 +73,37 @@ def test_the_page_lists_the_plugins_with_what_they_offer(admin_browser, register
 
     page = text_of(admin_browser.get("/admin/plugins/"))
 
-    manual = section_of(page, "manual")
+    manual = section_of(page, "In the portal")  # named by its one integration
+    assert "<code>manual</code>" in manual
     assert "Enabled" in manual
     assert "on by default" in manual
     assert "supplyport 0.1.0" in manual  # distribution and version
-    assert "The manual supplier integration" in manual  # the module's first paragraph
+    # The module's docstring is English for developers; the integration describes itself.
+    assert "The manual supplier integration" not in manual
     assert "Supplier integrations" in manual
     assert "In the portal" in manual
-    assert "Disable manual" in manual
-    window = section_of(page, "test_window_plugin")
+    assert "Disable In the portal" in manual
+    window = section_of(page, "Test delivery window")
     assert "Disabled" in window
     assert "on by default" not in window
-    assert "Delivery windows for tests." in window
+    assert "Delivery windows for tests." not in window
     assert "More text." not in window
     assert "Test delivery window" in window
     assert "<code>test_delivery_window</code>" in window
     assert "Orders must leave enough time." in window
-    assert "Enable test_window_plugin" in window
+    assert "Enable Test delivery window" in window
     assert 'href="/admin/plugins/"' in page  # the menu entry
+
+
+def test_a_plugin_may_name_and_describe_itself(admin_browser, register_plugin):
+    module = window_plugin()
+    module.PORTAL_LABEL = "Delivery windows"
+    module.PORTAL_DESCRIPTION = "Keeps orders inside the supplier's delivery windows."
+    register_plugin("test_window_plugin", module)
+
+    window = section_of(text_of(admin_browser.get("/admin/plugins/")), "Delivery windows")
+    assert "Keeps orders inside the supplier&#39;s delivery windows." in window
+    assert "Enable Delivery windows" in window
 
 
 def test_a_plugin_that_failed_to_load_is_listed_with_the_reason(admin_browser, register_plugin):
@@ -116,7 +130,7 @@ def test_enabling_and_disabling_is_per_tenant_and_audited(
     response = switch(admin_browser, "enable", "test_window_plugin")
 
     assert response.status_code == 302
-    assert "The plugin test_window_plugin is enabled." in text_of(
+    assert "The plugin Test delivery window is enabled." in text_of(
         admin_browser.get("/admin/plugins/")
     )
     assert "test_window_plugin" in enabled_names(app, tenant)
@@ -169,19 +183,19 @@ def test_disabling_a_plugin_in_use_warns_with_the_suppliers(
         session.commit()
 
     page = text_of(admin_browser.get("/admin/plugins/"))
-    assert "used by 2 suppliers" in section_of(page, "manual")
-    assert "used by 1 supplier" in section_of(page, "test_window_plugin")
+    assert "used by 2 suppliers" in section_of(page, "In the portal")
+    assert "used by 1 supplier" in section_of(page, "Test delivery window")
 
     switch(admin_browser, "disable", "manual")
     page = text_of(admin_browser.get("/admin/plugins/"))
-    assert "The plugin manual is disabled." in page
+    assert "The plugin In the portal is disabled." in page
     assert (
-        "These suppliers use an integration of manual and cannot be sent purchase orders until "
+        "These suppliers use an integration of In the portal and cannot be sent purchase orders until "
         "you enable it again or choose another integration for them: Alpha Factory, Beta Mill"
     ) in page
     switch(admin_browser, "disable", "test_window_plugin")
     page = text_of(admin_browser.get("/admin/plugins/"))
-    assert "These suppliers have a rule set of test_window_plugin" in page
+    assert "These suppliers have a rule set of Test delivery window" in page
     assert ": Beta Mill" in page
     # The suppliers keep their settings.
     with in_tenant(tenant) as session:

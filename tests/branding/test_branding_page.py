@@ -64,10 +64,11 @@ def test_the_page_offers_every_theme_and_a_text_section_per_enabled_language(
     page = client.get(PAGE).get_data(as_text=True)
     for theme in available_themes().values():
         assert f'value="{theme.name}"' in page
-        assert theme.label in page
-        assert theme.description in page
+        assert str(theme.label) in page
+        assert str(theme.description) in page
     for code, name in (("en", "English"), ("de", "Deutsch"), ("nl", "Nederlands")):
-        assert f'name="texts_{code}-welcome"' in page
+        for key in ("welcome", "welcome_clients", "welcome_suppliers", "welcome_staff"):
+            assert f'name="texts_{code}-{key}"' in page
         assert f"<legend>{name}</legend>" in page
     assert 'name="texts_fr-welcome"' not in page
     assert 'type="color"' in page
@@ -88,8 +89,8 @@ def test_saving_stores_every_field_and_the_next_request_shows_it(
     response = branding.save(
         theme="night",
         title="Harbour Portal",
-        primary="#1A2B3C",
-        primary_text="#ffffff",
+        primary="#7DD3FC",
+        primary_text="#0b1220",
         accent="#1e293b",
         **{
             "texts_en-welcome": "Welcome **everyone**",
@@ -106,7 +107,7 @@ def test_saving_stores_every_field_and_the_next_request_shows_it(
     assert saved_settings(tenant) == {
         "theme": "night",
         "title": "Harbour Portal",
-        "colours": {"primary": "#1a2b3c", "primary_text": "#ffffff", "accent": "#1e293b"},
+        "colours": {"primary": "#7dd3fc", "primary_text": "#0b1220", "accent": "#1e293b"},
         "texts": {
             "en": {
                 "welcome": "Welcome **everyone**",
@@ -120,7 +121,7 @@ def test_saving_stores_every_field_and_the_next_request_shows_it(
     }
     page = branding.get().get_data(as_text=True)
     assert "The branding was saved." in page
-    assert 'value="#1a2b3c"' in page
+    assert 'value="#7dd3fc"' in page
 
     login = visitor.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "<title>Log in · Harbour Portal</title>" in login
@@ -128,14 +129,14 @@ def test_saving_stores_every_field_and_the_next_request_shows_it(
     assert "<p>Log in with your work address.</p>" in login
     assert "<p>Harbour Ltd · Dock 4</p>" in login
     assert 'href="https://help.example.com/en" class="help-link">Help centre</a>' in login
-    assert "--primary: #1a2b3c;" in visitor.get("/theme.css").get_data(as_text=True)
+    assert "--primary: #7dd3fc;" in visitor.get("/theme.css").get_data(as_text=True)
     dashboard = branding.client.get("/dashboard", headers={"Accept-Language": "en"})
     assert "<p>Welcome <strong>everyone</strong></p>" in dashboard.get_data(as_text=True)
 
     [entry] = audit_entries(in_tenant, tenant, "branding.updated")
     assert entry.object_type == "Tenant"
     assert entry.changes["theme"] == [None, "night"]
-    assert entry.changes["colours.primary"] == [None, "#1a2b3c"]
+    assert entry.changes["colours.primary"] == [None, "#7dd3fc"]
     assert entry.changes["texts.de.welcome"] == [None, "Willkommen"]
 
 
@@ -231,26 +232,92 @@ def test_a_post_without_the_csrf_token_is_refused(branding, tenant, saved_settin
 # --- contrast --------------------------------------------------------------------------------
 
 
-def test_low_contrast_is_saved_with_a_warning_naming_the_pair(branding, tenant, saved_settings):
-    branding.save(primary="#777777", primary_text="#ffffff", accent="#e8f0f8")
-    assert saved_settings(tenant)["colours"]["primary"] == "#777777"
+def contrast_errors(page: str, field_id: str) -> str:
+    parts = page.split(f'id="{field_id}-errors"', 1)
+    assert len(parts) == 2, f"no errors shown at {field_id}"
+    return parts[1].split("</ul>", 1)[0]
+
+
+def test_low_contrast_is_refused_naming_the_pair_at_its_field(branding, tenant, saved_settings):
+    response = branding.save(primary="#777777", primary_text="#ffffff", accent="#e8f0f8")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    errors = contrast_errors(page, "primary_text")
+    assert "Text colour on primary colour: contrast 4.47:1, below 4.5:1" in errors
+    # The same grey as links on the theme's light surfaces is too pale as well.
+    assert "Links (primary colour) on cards: contrast 4.47:1" in contrast_errors(page, "primary")
+    assert 'id="accent-errors"' not in page
+    assert saved_settings(tenant) == {}
+
+    response = branding.save(accent="#333333")
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Body text on accent colour: contrast 1.31:1, below 4.5:1" in contrast_errors(
+        page, "accent"
+    )
+    assert saved_settings(tenant) == {}
+
+
+def test_the_check_is_for_the_theme_the_colours_are_shown_in(branding, tenant, saved_settings):
+    """Night with a pale accent and a dark primary: light text on a pale box, dark links on
+    navy. Harbour shows the same colours readably."""
+    colours = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}
+    response = branding.save(theme="night", **colours)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "Body text on accent colour" in contrast_errors(page, "accent")
+    links = contrast_errors(page, "primary")
+    assert "Links (primary colour) on the page background" in links
+    assert "Current menu item (primary colour) in the header" in links
+    assert saved_settings(tenant) == {}
+    assert branding.save(theme="harbour", **colours).status_code == 302
+
+
+def test_colours_saved_before_the_check_are_still_warned_about(
+    branding, tenant, in_tenant, saved_settings
+):
+    from portal.tenants.models import Tenant
+
+    with in_tenant(tenant) as session:
+        session.get(Tenant, tenant.id).theme_settings = {
+            "theme": "harbour",
+            "colours": {"primary": "#777777"},
+        }
+        session.commit()
     page = branding.get().get_data(as_text=True)
     assert "Text colour on primary colour: contrast 4.47:1, below 4.5:1" in page
-    assert "Body text on accent colour" not in page
-
-    branding.save(primary="#1f4e79", accent="#333333")
-    page = branding.get().get_data(as_text=True)
-    assert "Text colour on primary colour: contrast" not in page
-    assert "Body text on accent colour: contrast 1.31:1, below 4.5:1" in page
+    assert "contrast-warnings" in page
 
 
-def test_the_warning_is_in_the_admins_language(
-    branding, create_user, login_as, tenant, saved_settings
-):
-    branding.save(primary="#ff0000", primary_text="#ffffff")
+def test_the_refusal_is_in_the_admins_language(create_user, login_as, tenant, saved_settings):
+    from tests.branding.conftest import BrandingPage
+
+    german = BrandingPage(login_as(create_user(tenant, "admin", locale="de"), tenant))
+    page = german.save(primary="#ff0000", primary_text="#ffffff").get_data(as_text=True)
+    assert "Kontrast 3,99:1, unter 4,5:1" in page
+
+
+def test_the_preview_gets_each_themes_pairs_in_the_admins_language(create_user, login_as, tenant):
+    import html
+    import json
+    import re
+
     german = login_as(create_user(tenant, "admin", locale="de"), tenant)
     page = german.get(PAGE).get_data(as_text=True)
-    assert "Kontrast 3,99:1, unter 4,5:1" in page
+    found = {
+        name: json.loads(html.unescape(pairs))
+        for name, pairs in re.findall(r'value="(\w+)"[^>]*data-contrast="([^"]*)"', page)
+        + [
+            (name, pairs)
+            for pairs, name in re.findall(r'data-contrast="([^"]*)"[^>]*value="(\w+)"', page)
+        ]
+    }
+    assert set(found) == set(available_themes())
+    for name, theme in available_themes().items():
+        assert [pair[1:] for pair in found[name]] == [
+            [pair.foreground, pair.background] for pair in theme.contrast
+        ]
+    assert ["Textfarbe auf der Hauptfarbe", "primary_text", "primary"] in found["harbour"]
 
 
 def test_the_theme_defaults_raise_no_warning(branding):
@@ -278,7 +345,7 @@ def test_reset_clears_everything_with_an_audit_entry(
     branding.save(
         theme="night",
         title="Gone soon",
-        primary="#000000",
+        primary="#fde68a",
         logo=(io.BytesIO(make_image()), "logo.png"),
         **{"texts_en-welcome": "Hello"},
     )
@@ -321,3 +388,84 @@ def test_hostile_tenant_text_renders_inert_everywhere(branding, tenant, client_f
         assert "<img src=x" not in page
         assert 'href="javascript:' not in page
         assert "&lt;script&gt;alert" in page  # shown as text
+
+
+# --- the versioned stylesheet ----------------------------------------------------------------
+
+
+def test_pages_link_a_versioned_stylesheet_that_changes_on_save(branding, client_for, tenant):
+    import re
+
+    visitor = client_for(tenant)
+
+    def stylesheet() -> str:
+        page = visitor.get("/login").get_data(as_text=True)
+        [href] = re.findall(r'href="(/theme\.css\?v=[0-9a-f]+)"', page)
+        return href
+
+    before = stylesheet()
+    response = visitor.get(before)
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert branding.save(primary="#14532d").status_code == 302
+    after = stylesheet()
+    assert after != before
+    assert "--primary: #14532d;" in visitor.get(after).get_data(as_text=True)
+    # An old address (a page still open) gets today's colours, not to be kept.
+    old = visitor.get(before)
+    assert "--primary: #14532d;" in old.get_data(as_text=True)
+    assert old.headers["Cache-Control"] == "no-cache"
+    assert visitor.get("/theme.css").headers["Cache-Control"] == "no-cache"
+
+
+# --- a welcome text per audience -------------------------------------------------------------
+
+
+def test_each_audience_sees_its_own_welcome_text_or_the_general_one(
+    branding, create_user, login_as, tenant, saved_settings
+):
+    response = branding.save(
+        **{
+            "texts_en-welcome": "Hello everyone",
+            "texts_en-welcome_suppliers": "Hello **suppliers**",
+            "texts_en-welcome_staff": "Hello team",
+        }
+    )
+    assert response.status_code == 302
+    assert saved_settings(tenant)["texts"]["en"] == {
+        "welcome": "Hello everyone",
+        "welcome_suppliers": "Hello **suppliers**",
+        "welcome_staff": "Hello team",
+    }
+    seen = {}
+    for role in ("client", "supplier", "staff", "admin"):
+        browser = login_as(create_user(tenant, role), tenant)
+        page = browser.get("/dashboard", headers={"Accept-Language": "en"}).get_data(as_text=True)
+        seen[role] = page.split('class="welcome tenant-text">', 1)[1].split("</div>", 1)[0]
+    assert seen == {
+        "client": "<p>Hello everyone</p>",
+        "supplier": "<p>Hello <strong>suppliers</strong></p>",
+        "staff": "<p>Hello team</p>",
+        "admin": "<p>Hello team</p>",
+    }
+
+
+def test_an_audience_text_in_the_default_language_beats_the_general_one():
+    from portal.branding.services import welcome_text
+    from portal.tenants.models import Tenant
+
+    row = Tenant(
+        slug="x",
+        name="X",
+        default_locale="en",
+        theme_settings={
+            "texts": {
+                "en": {"welcome": "For clients", "welcome_suppliers": "For suppliers"},
+                "de": {"welcome": "Für Kunden"},
+            }
+        },
+    )
+    assert welcome_text(row, "suppliers", "de") == "For suppliers"
+    assert welcome_text(row, "clients", "de") == "Für Kunden"
+    assert welcome_text(row, "staff", "en") == "For clients"
+    with pytest.raises(ValueError, match="audience"):
+        welcome_text(row, "visitors", "en")

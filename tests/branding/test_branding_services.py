@@ -18,6 +18,8 @@ from portal.branding.services import (
     relative_luminance,
     render_markdown,
     settings_changes,
+    stylesheet_version,
+    theme_stylesheet,
 )
 from portal.core.errors import DomainError
 from portal.themes import available_themes
@@ -47,16 +49,35 @@ def test_relative_luminance_of_black_white_and_grey():
 
 
 def test_contrast_warnings_name_the_pair_and_the_ratio():
+    harbour, night = available_themes()["harbour"], available_themes()["night"]
     good = {"primary": "#1f4e79", "primary_text": "#ffffff", "accent": "#e8f0f8"}
-    assert contrast_warnings(good) == []
-    warnings = contrast_warnings({**good, "primary": "#777777", "accent": "#333333"})
-    assert [str(w.pair) for w in warnings] == [
-        "Text colour on primary colour",
-        "Body text on accent colour",
+    assert contrast_warnings(good, harbour) == []
+    warnings = contrast_warnings({**good, "primary": "#777777", "accent": "#333333"}, harbour)
+    assert [(str(w.label), w.field) for w in warnings] == [
+        ("Text colour on primary colour", "primary_text"),
+        ("Body text on accent colour", "accent"),
+        ("Links (primary colour) on accent colour", "primary"),
+        ("Links (primary colour) on the page background", "primary"),
+        ("Links (primary colour) on cards", "primary"),
     ]
     assert warnings[0].shown_ratio == 4.47  # cut, not rounded up to the limit
     # On a dark theme the body text is light, so a dark accent is right.
-    assert contrast_warnings({**good, "accent": "#1e293b"}, "dark") == []
+    assert contrast_warnings({**night.default_colours, "accent": "#1e293b"}, night) == []
+
+
+def test_every_theme_checks_its_tenant_colours_and_passes_with_its_own():
+    for theme in available_themes().values():
+        named = {key for pair in theme.contrast for key in (pair.foreground, pair.background)}
+        assert {"primary", "primary_text", "accent"} <= named, theme.name
+        colours = effective_colours({}, theme)
+        assert contrast_warnings(colours, theme) == [], theme.name
+
+
+def test_the_stylesheet_version_follows_its_content():
+    first = theme_stylesheet({"primary": "#1f4e79"})
+    assert first == ":root {\n  --primary: #1f4e79;\n}\n"
+    assert stylesheet_version(first) == stylesheet_version(theme_stylesheet({"primary": "#1f4e79"}))
+    assert stylesheet_version(first) != stylesheet_version(theme_stylesheet({"primary": "#1f4e7a"}))
 
 
 def test_effective_colours_put_the_tenants_over_the_themes():

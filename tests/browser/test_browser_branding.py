@@ -99,7 +99,7 @@ def test_the_preview_follows_the_colours_and_theme_as_they_are_typed(
 
     page.locator("label[for=theme-2]").click()  # the third theme in the list
     third = list(available_themes().values())[2]
-    expect(preview.locator("[data-preview-theme]")).to_have_text(third.label)
+    expect(preview.locator("[data-preview-theme]")).to_have_text(str(third.label))
     page.locator("input#primary").fill("")  # empty: the theme's own colour
     expect(page.locator("input#primary")).to_have_attribute(
         "placeholder", third.default_colours["primary"]
@@ -163,3 +163,40 @@ def test_screenshot_of_each_themes_dashboard_and_its_branding_page(
     page.screenshot(path=screenshot_dir / f"theme-{theme}.png", full_page=True)
     visit(page, tenant.url(PAGE))  # axe-core checks the branding page in this theme too
     page.screenshot(path=screenshot_dir / f"branding-{theme}.png", full_page=True)
+
+
+def test_saved_colours_show_on_the_next_page_load(
+    page: Page, create_site_tenant, create_site_user, log_in_as, visit, submit
+):
+    """/theme.css is addressed by the hash of its content: no five minutes of old colours."""
+    tenant = create_site_tenant()
+    log_in_as(page, create_site_user(tenant, "admin"))
+    visit(page, tenant.url("/dashboard"))  # the old stylesheet is now in the browser's cache
+    header = page.locator("header.site-header")
+    expect(header).to_have_css("background-color", "rgb(31, 78, 121)")
+
+    visit(page, tenant.url(PAGE))
+    page.locator("input#primary").fill("#14532d")
+    submit(page, page.locator("#branding-form button[type=submit]"))
+    expect(page.locator(".flash-success")).to_contain_text("The branding was saved.")
+    expect(header).to_have_css("background-color", "rgb(20, 83, 45)")
+    visit(page, tenant.url("/dashboard"))
+    expect(header).to_have_css("background-color", "rgb(20, 83, 45)")
+
+
+def test_the_preview_names_the_pairs_that_saving_would_refuse(
+    page: Page, create_site_tenant, create_site_user, log_in_as, visit
+):
+    tenant = create_site_tenant()
+    log_in_as(page, create_site_user(tenant, "admin"))
+    visit(page, tenant.url(PAGE))
+    warnings = page.locator("#branding-preview [data-preview-contrast]")
+    expect(warnings.locator("li")).to_have_count(0)
+    page.locator("label[for=theme-2]").click()  # night: dark surfaces
+    expect(warnings.locator("li")).to_have_count(0)  # its own colours are readable
+    page.locator("input#accent").fill("#e8f0f8")  # a pale accent under light text
+    page.locator("input#primary").fill("#1f4e79")  # dark links on navy
+    expect(warnings).to_contain_text("Body text on accent colour: contrast")
+    expect(warnings).to_contain_text("Links (primary colour) on the page background")
+    page.locator("label[for=theme-1]").click()  # harbour shows the same colours readably
+    expect(warnings.locator("li")).to_have_count(0)

@@ -33,7 +33,7 @@ def assert_brand(page: Page, tenant, other) -> None:
     assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the logo did not load"
 
     # The tenant's colours arrive through /theme.css and reach the page, whatever the layout.
-    expect(page.locator("link[rel=stylesheet][href='/theme.css']")).to_have_count(1)
+    expect(page.locator("link[rel=stylesheet][href^='/theme.css?v=']")).to_have_count(1)
     primary = page.evaluate(
         "getComputedStyle(document.documentElement).getPropertyValue('--primary').trim()"
     )

@@ -17,6 +17,7 @@ DANGEROUS = ['=HYPERLINK("http://evil.test","x")', "@SUM(A1)", "-2+3", "+1", "\t
 def read_csv(response) -> list[list[str]]:
     assert response.status_code == 200, response.status_code
     assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # once, not twice
     text = response.data.decode("utf-8-sig")
     return list(csv.reader(io.StringIO(text, newline="")))
 
@@ -164,7 +165,9 @@ def test_stock_export_has_a_row_per_warehouse(login_as, tenant, shop, create_ord
     create_order(tenant, shop["acme"], [(shop["boots"], 3)])
     browser = login_as(shop["acme_user"], tenant)
     rows = as_dicts(read_csv(browser.get("/exports/stock.csv")))
-    assert [row["Code"] for row in rows] == ["BOOT-1", "EVIL-1"]
+    # Products that never had stock are listed too, with 0 units and no warehouse.
+    assert [row["Code"] for row in rows] == ["BOOT-1", "EVIL-1", "EVIL-2", "EVIL-3"]
+    assert (rows[2]["Warehouse"], rows[2]["On hand"], rows[2]["Available"]) == ("", "0", "0")
     boots = rows[0]
     assert (boots["Warehouse"], boots["On hand"], boots["Promised to orders"]) == ("MAIN", "4", "3")
     assert (boots["Available"], boots["Stock value"]) == ("1", "50.00")

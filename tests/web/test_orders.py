@@ -700,11 +700,12 @@ def test_staff_pick_print_the_picklist_ship_and_complete(
     picklist = text_of(browser.get(response.headers["Location"]))
     assert f"Picklist {order.number}" in picklist
     assert re.search(
-        r"SCN-1</td>\s*<td>Scanner</td>\s*<td>5901234123457</td>\s*<td class=\"number\">1</td>",
+        r"SCN-1</td>\s*<td>Scanner</td>\s*<td class=\"code\">5901234123457</td>\s*<td class=\"number\">1</td>",
         picklist,
     )
     assert re.search(
-        r"WID-1</td>\s*<td>Widget</td>\s*<td>—</td>\s*<td class=\"number\">2</td>", picklist
+        r"WID-1</td>\s*<td>Widget</td>\s*<td class=\"code\">—</td>\s*<td class=\"number\">2</td>",
+        picklist,
     )
     assert "Jane Receiver" in picklist
     picked = load(in_tenant, tenant, order.id)
@@ -752,3 +753,23 @@ def test_a_goods_receipt_moves_a_backorder_on(login_as, shop, tenant, create_ord
         session.commit()
     page = text_of(login_as(shop.user, tenant).get(f"/orders/{order.id}"))
     assert "All products allocated from stock" in page
+
+
+def test_phone_numbers_read_left_to_right_on_an_arabic_page(
+    login_as, shop, tenant, create_order, in_tenant
+):
+    with in_tenant(tenant) as session:
+        session.merge(tenant).enabled_locales = ["en", "ar"]
+        session.commit()
+    order = create_order(tenant, shop.client, [(shop.widget, 1)])
+    browser = login_as(shop.user, tenant)
+    html = text_of(browser.get(f"/orders/{order.id}", headers={"Accept-Language": "ar"}))
+    assert 'dir="rtl"' in html
+    assert f'<bdi dir="ltr" class="phone">{order.phone}</bdi>' in html
+
+
+def test_codes_and_numbers_of_the_order_list_stay_on_one_line(login_as, shop, tenant, create_order):
+    order = create_order(tenant, shop.client, [(shop.widget, 1)])
+    html = text_of(login_as(shop.user, tenant).get("/orders/"))
+    assert f'<td class="code"><a href="/orders/{order.id}">{order.number}</a></td>' in html
+    assert '<div class="table-wrap" role="region" aria-label="Orders" tabindex="0">' in html

@@ -271,8 +271,8 @@ def test_clients_see_their_returns_with_products_and_replacements(
     assert mine.number in page
     assert theirs.number not in page
     detail = text_of(browser.get(f"/returns/{mine.id}"))
-    assert "BOOT-1 Boots" in detail
-    assert "SOCK-1 Socks" in detail
+    assert '<span class="code">BOOT-1</span> Boots' in detail
+    assert '<span class="code">SOCK-1</span> Socks' in detail
     assert "Mark as received" not in detail
     assert browser.get(f"/returns/{theirs.id}").status_code == 404
 

@@ -193,6 +193,53 @@ def codes_in(html: str) -> list[str]:
     return re.findall(r'<td class="code"><a href="/products/[^"]+">([^<]+)</a>', html)
 
 
+def number_cells(html: str) -> list[list[str]]:
+    """Return the numeric cells of each row of the stock list (on hand, promised, available)."""
+    rows = re.findall(r"<tr>\s*<td class=\"code\">(.*?)</tr>", html, re.S)
+    return [re.findall(r'<td class="num">([^<]*)</td>', row)[:3] for row in rows]
+
+
+def test_the_stock_list_shows_products_that_never_had_stock(
+    login_as, tenant, shop, create_product, in_tenant
+):
+    never = create_product(tenant, shop["acme"], code="NEW-1", name="Never stocked")
+    sold_out = create_product(tenant, shop["acme"], code="GONE-1", stock=3)
+    with in_tenant(tenant) as session:
+        correct_stock(session.merge(sold_out), default_warehouse().id, -3, "Damaged")
+        session.commit()
+    browser = login_as(shop["staff"], tenant)
+
+    html = text_of(browser.get("/stock/"))
+    assert codes_in(html) == ["BOOT-1", "GONE-1", "HAT-1", "NEW-1"]
+    assert number_cells(html)[3] == ["0", "0", "0"]
+    assert f'href="/products/{never.id}"' in html
+
+    out_of_stock = codes_in(text_of(browser.get("/stock/?stock=out")))
+    products_page = text_of(browser.get("/products/?stock=out"))
+    assert out_of_stock == ["GONE-1", "NEW-1"]
+    assert out_of_stock == codes_in(products_page)
+
+    export = browser.get("/exports/stock.csv?stock=out").get_data(as_text=True)
+    assert "NEW-1" in export
+    assert "GONE-1" in export
+
+
+def test_the_stock_list_pages_through_products_without_stock(
+    login_as, tenant, create_client, create_user, create_product
+):
+    client = create_client(tenant)
+    for number in range(5):
+        create_product(tenant, client, code=f"P-{number}", stock=number % 2)
+    browser = login_as(create_user(tenant, "staff"), tenant)
+    seen, url = [], "/stock/?size=2"
+    while url:
+        html = text_of(browser.get(url))
+        seen += codes_in(html)
+        after = re.search(r'href="(/stock/\?[^"]*after=[^"]+)"', html)
+        url = after.group(1).replace("&amp;", "&") if after else None
+    assert seen == [f"P-{number}" for number in range(5)]
+
+
 def test_the_stock_list_is_scoped_to_the_client(login_as, tenant, shop):
     html = text_of(login_as(shop["acme_user"], tenant).get("/stock/"))
     assert codes_in(html) == ["BOOT-1"]
@@ -211,7 +258,10 @@ def test_the_stock_list_filters_like_the_product_list(login_as, tenant, shop, in
         west_id = west.id
     browser = login_as(shop["staff"], tenant)
     assert codes_in(text_of(browser.get("/stock/?q=hat"))) == ["HAT-1", "HAT-1"]
-    assert codes_in(text_of(browser.get(f"/stock/?warehouse={west_id}"))) == ["HAT-1"]
+    # In one warehouse every product has a row: what lies there, or 0.
+    west = text_of(browser.get(f"/stock/?warehouse={west_id}"))
+    assert codes_in(west) == ["BOOT-1", "HAT-1"]
+    assert [cells[0] for cells in number_cells(west)] == ["0", "1"]
     assert codes_in(text_of(browser.get(f"/stock/?client={shop['acme'].id}"))) == ["BOOT-1"]
     html = text_of(browser.get(f"/stock/?q=hat&warehouse={west_id}"))
     assert f'href="/exports/stock.csv?q=hat&amp;warehouse={west_id}"' in html
@@ -233,7 +283,7 @@ def test_the_stock_list_needs_the_same_queries_for_3_or_30_rows(
     few, rows = measure()
     assert rows == 3
     for number in range(3, 30):
-        create_product(tenant, client, code=f"S-{number:02d}", stock=1)
+        create_product(tenant, client, code=f"S-{number:02d}", stock=number % 2)
     many, rows = measure()
     assert (many, rows) == (few, 30)
 

@@ -11,7 +11,7 @@ from sqlalchemy_utils import Country
 
 from portal.audit.services import diff, record
 from portal.core.addresses.models import ADDRESS_FIELDS, Address
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, too_long
 from portal.db import db
 
 REQUIRED = {
@@ -61,9 +61,7 @@ def _checked(values: Mapping[str, object]) -> tuple[dict[str, object], list[Doma
 def _text(field: str, value: object) -> str:
     text = str(value or "").strip()
     if len(text) > LIMITS[field]:
-        raise DomainError(
-            _l("At most %(num)d characters are allowed here.", num=LIMITS[field]), field
-        )
+        raise DomainError(too_long(LIMITS[field]), field)
     if field in REQUIRED and not text:
         raise DomainError(REQUIRED[field], field)
     return text

@@ -14,7 +14,7 @@ from portal.accounts.models import Role, User
 from portal.accounts.services import AccountError, invite_user, normalise_email
 from portal.audit.services import diff, record
 from portal.core.clients.models import Client
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, too_long
 from portal.core.warehouses.models import Warehouse
 from portal.db import db
 
@@ -34,9 +34,7 @@ def _clean(
     if not name:
         raise DomainError(_l("Please enter a name."), "name")
     if len(name) > NAME_LENGTH:
-        raise DomainError(
-            _l("At most %(num)d characters are allowed here.", num=NAME_LENGTH), "name"
-        )
+        raise DomainError(too_long(NAME_LENGTH), "name")
     taken = select(func.count()).where(func.lower(Client.name) == name.lower())
     if client_id is not None:
         taken = taken.where(Client.id != client_id)

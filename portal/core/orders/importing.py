@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from portal.core.addresses.models import ADDRESS_FIELDS
@@ -199,7 +200,13 @@ def parse_order_workbook(
             if not any(_cell_text(v) for v in values):
                 continue
             if len(raw) >= MAX_LINES:
-                raise ImportRefused(_l("The file has more than %(num)d lines.", num=MAX_LINES))
+                raise ImportRefused(
+                    lazy_ngettext(
+                        "The file has more than %(num)d line.",
+                        "The file has more than %(num)d lines.",
+                        MAX_LINES,
+                    )
+                )
             raw.append((offset, values))
     finally:
         workbook.close()
@@ -318,7 +325,12 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
             progress(done, len(raw))
     if errors:
         raise ImportRefused(
-            _l("%(num)d rows need correcting; nothing was imported.", num=len(errors)), errors
+            lazy_ngettext(
+                "%(num)d row needs correcting; nothing was imported.",
+                "%(num)d rows need correcting; nothing was imported.",
+                len(errors),
+            ),
+            errors,
         )
     return parsed
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +18,7 @@ from portal.audit.services import current_actor, diff, record
 from portal.core.addresses.models import ADDRESS_FIELDS
 from portal.core.addresses.services import clean_address
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
 from portal.core.orders.models import (
     Order,
@@ -74,6 +76,17 @@ def _allow(order: Order, action: str) -> None:
         raise TransitionRefused(REFUSALS[action])
 
 
+def _begin(order: Order, action: str, expected_version: int | None) -> None:
+    """Lock the order, then check the action against its current status and version.
+
+    The status comes first: the second of two clicks on one button is told that the order
+    is past that step, not that someone else changed it.
+    """
+    lock_for_update(order, "lines")
+    _allow(order, action)
+    check_version(order, expected_version)
+
+
 def _set_status(order: Order, status: OrderStatus, action: str, **details) -> None:
     old = order.status
     order.status = status
@@ -91,7 +104,14 @@ def validate_lines(client_id: uuid.UUID, lines: Iterable[LineInput]) -> list[tup
     if not lines:
         raise DomainError(_l("An order needs at least one line."), "lines")
     if len(lines) > MAX_LINES:
-        raise DomainError(_l("An order can have at most %(num)d lines.", num=MAX_LINES), "lines")
+        raise DomainError(
+            lazy_ngettext(
+                "An order can have at most %(num)d line.",
+                "An order can have at most %(num)d lines.",
+                MAX_LINES,
+            ),
+            "lines",
+        )
     wanted_ids = {line.product_id for line in lines}
     products = {
         p.id: p
@@ -176,8 +196,7 @@ def create_order(
 
 def replace_lines(order: Order, lines: Iterable[LineInput], expected_version: int | None) -> None:
     """Replace the lines of a draft."""
-    check_version(order, expected_version)
-    _allow(order, "edit_lines")
+    _begin(order, "edit_lines", expected_version)
     checked = validate_lines(order.client_id, lines)
     # Keep the row of a product that stays: a new row for it would be inserted before the
     # old one is deleted and collide with the unique (order, product).
@@ -195,8 +214,7 @@ def replace_lines(order: Order, lines: Iterable[LineInput], expected_version: in
 
 def submit_order(order: Order, expected_version: int | None = None) -> None:
     """Hand a draft to the warehouse: promise stock to its lines, backorder the rest."""
-    check_version(order, expected_version)
-    _allow(order, "submit")
+    _begin(order, "submit", expected_version)
     order.submitted_at = utcnow()
     _set_status(order, OrderStatus.PROCESSING, "submitted")
     allocate(order)
@@ -215,8 +233,7 @@ def allocate_again(order: Order, expected_version: int | None = None) -> int:
 
     Returns the number of units promised; the audit entry records them per product code.
     """
-    check_version(order, expected_version)
-    _allow(order, "allocate")
+    _begin(order, "allocate", expected_version)
     before = {line.id: line.allocated for line in order.lines}
     allocate(order)
     promised = {
@@ -273,8 +290,7 @@ def change_address(
     order: Order, address: Mapping[str, object], expected_version: int | None
 ) -> dict:
     """Change the delivery address: the only change after creation, until picking."""
-    check_version(order, expected_version)
-    _allow(order, "change_address")
+    _begin(order, "change_address", expected_version)
     clean = clean_address(address)
     before = {field: getattr(order, field) for field in ADDRESS_FIELDS}
     for field, value in clean.items():
@@ -288,8 +304,7 @@ def change_address(
 
 def cancel_order(order: Order, expected_version: int | None = None) -> None:
     """Cancel an order that is not yet being picked; promised stock becomes free again."""
-    check_version(order, expected_version)
-    _allow(order, "cancel")
+    _begin(order, "cancel", expected_version)
     for line in order.lines:
         stock.unreserve(line.product_id, order.warehouse_id, line.allocated)
         line.allocated = 0
@@ -321,8 +336,7 @@ def duplicate_order(order: Order) -> Order:
 
 def pick_order(order: Order, expected_version: int | None = None) -> None:
     """Start picking the promised units (creates the picklist); no more cancelling."""
-    check_version(order, expected_version)
-    _allow(order, "pick")
+    _begin(order, "pick", expected_version)
     if not any(line.allocated > 0 for line in order.lines):
         raise TransitionRefused(REFUSALS["pick"])
     order.picked_at = utcnow()
@@ -333,8 +347,7 @@ def ship_order(
     order: Order, carrier: str, tracking_code: str = "", expected_version: int | None = None
 ) -> Shipment:
     """Ship the picked units: a shipment with its lines, and stock leaves the warehouse."""
-    check_version(order, expected_version)
-    _allow(order, "ship")
+    _begin(order, "ship", expected_version)
     carrier = carrier.strip()
     if not carrier:
         raise DomainError(_l("Please choose a carrier."), "carrier")
@@ -370,5 +383,5 @@ def ship_order(
 
 
 def complete_order(order: Order) -> None:
-    _allow(order, "complete")
+    _begin(order, "complete", None)
     _set_status(order, OrderStatus.COMPLETED, "completed")

@@ -7,10 +7,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 
 from portal.audit.services import diff, record
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, too_long
 from portal.core.products.models import Product, ProductImage
 from portal.core.versioning import check_version
 from portal.db import db
@@ -37,7 +38,7 @@ def _clean_fields(name: str, barcode: str | None, price, low_stock_threshold) ->
     if not name:
         raise DomainError(_l("Please enter a name."), "name")
     if len(name) > 200:
-        raise DomainError(_l("At most %(num)d characters are allowed here.", num=200), "name")
+        raise DomainError(too_long(200), "name")
     barcode = (barcode or "").strip() or None
     if barcode is not None and not valid_gtin(barcode):
         raise DomainError(
@@ -118,7 +119,14 @@ def add_image(product: Product, data: bytes) -> ProductImage:
             "image",
         )
     if len(product.images) >= MAX_IMAGES:
-        raise DomainError(_l("A product can have at most %(num)d images.", num=MAX_IMAGES), "image")
+        raise DomainError(
+            lazy_ngettext(
+                "A product can have at most %(num)d image.",
+                "A product can have at most %(num)d images.",
+                MAX_IMAGES,
+            ),
+            "image",
+        )
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format

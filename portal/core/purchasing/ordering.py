@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
 from portal.core.purchasing.models import PurchaseOrder, PurchaseOrderLine
 from portal.core.purchasing.models import PurchaseOrderStatus as Status
@@ -330,9 +331,10 @@ def update_draft(
     expected_version: int | None,
 ) -> None:
     """Change the order data and lines of a draft or booked purchase order to a supplier."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status not in DRAFT_STATES:
         raise TransitionRefused(DRAFT_REFUSED)
+    check_version(po, expected_version)
     if details.get("delivery_method", po.delivery_method) not in DELIVERY_METHODS:
         raise DomainError(_l("Please choose a delivery method."), "delivery_method")
     expected = details.get("expected_date")
@@ -405,9 +407,10 @@ def update_draft(
 
 
 def book(po: PurchaseOrder, expected_version: int | None = None) -> None:
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status != Status.DRAFT:
         raise TransitionRefused(BOOK_REFUSED)
+    check_version(po, expected_version)
     _set_status(po, Status.BOOKED, "booked")
 
 
@@ -421,9 +424,10 @@ def send(po: PurchaseOrder, expected_version: int | None = None) -> list[Finding
 
     Raises :class:`RuleViolations` when a rule set finds an error; returns the warnings.
     """
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status != Status.BOOKED or po.supplier_id is None:
         raise TransitionRefused(SEND_REFUSED)
+    check_version(po, expected_version)
     supplier = po.supplier
     if current_host().integration(supplier.integration_key) is None:
         raise DomainError(
@@ -515,9 +519,10 @@ def transfer(payload: dict[str, Any], idempotency_key: str) -> None:
 
 def accept_changes(po: PurchaseOrder, expected_version: int | None = None) -> None:
     """The store accepts the supplier's proposal: the order is confirmed with it."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status != Status.CHANGES_PROPOSED:
         raise TransitionRefused(NO_ANSWER_PENDING)
+    check_version(po, expected_version)
     changes = {}
     for position, line in enumerate(po.lines, start=1):
         if line.proposed_quantity is not None:
@@ -542,9 +547,10 @@ def accept_changes(po: PurchaseOrder, expected_version: int | None = None) -> No
 
 def refuse_changes(po: PurchaseOrder, reason: str, expected_version: int | None = None) -> None:
     """The store turns the proposal down; the order goes back to the supplier with the reason."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status != Status.CHANGES_PROPOSED:
         raise TransitionRefused(NO_ANSWER_PENDING)
+    check_version(po, expected_version)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(

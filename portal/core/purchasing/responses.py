@@ -16,11 +16,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import select
 
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.locking import lock_for_update
 from portal.core.purchasing.models import (
     DispatchNotice,
     DispatchNoticeLine,
@@ -88,8 +90,9 @@ def _answered(po: PurchaseOrder) -> None:
 
 def acknowledge(po: PurchaseOrder, expected_version: int | None = None) -> None:
     """The supplier has seen the order; its answer follows (UBL "AB")."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, (Status.SENT, Status.TRANSFERRED), ACKNOWLEDGE_REFUSED)
+    check_version(po, expected_version)
     _set_status(po, Status.ACKNOWLEDGED, "acknowledged")
 
 
@@ -182,8 +185,9 @@ def confirm(
     them, or, when the supplier's confirmations need the store's approval, the changes wait
     as a proposal. Returns the new status.
     """
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, ANSWERABLE, ANSWER_REFUSED)
+    check_version(po, expected_version)
     by_id, changes = _check_answers(po, answers or {})
     _answered(po)
     po.changes_refusal_reason = ""
@@ -217,8 +221,9 @@ def confirm(
 
 def reject(po: PurchaseOrder, reason: str, expected_version: int | None = None) -> None:
     """The supplier will not deliver this order ("RE"); the reason is shown to the store."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, ANSWERABLE, ANSWER_REFUSED)
+    check_version(po, expected_version)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_l("Please give the store a reason for the rejection."), "reason")
@@ -238,8 +243,9 @@ def set_reference(
     From the moment the supplier sets its order number, the order counts as taken: a sent or
     transferred order becomes acknowledged.
     """
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, IN_HAND, REFERENCE_REFUSED)
+    check_version(po, expected_version)
     order_number = (order_number or "").strip()
     situation = (situation or "").strip()
     if len(order_number) > 64:
@@ -267,8 +273,9 @@ def set_reference(
 
 
 def start_production(po: PurchaseOrder, expected_version: int | None = None) -> None:
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, (Status.CONFIRMED,), PRODUCTION_REFUSED)
+    check_version(po, expected_version)
     _set_status(po, Status.IN_PRODUCTION, "in_production")
 
 
@@ -296,8 +303,9 @@ def dispatch(
     expected_version: int | None = None,
 ) -> DispatchNotice:
     """Announce goods on their way. Without ``quantities`` everything not yet announced goes."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     _allow(po, DISPATCHABLE, DISPATCH_REFUSED)
+    check_version(po, expected_version)
     if expected_date is not None and expected_date < tenant_today():
         raise DomainError(_l("The expected date cannot lie in the past."), "expected_date")
     announced = dispatched_units(po)
@@ -322,11 +330,12 @@ def dispatch(
         elif quantity > open_units:
             errors.append(
                 DomainError(
-                    _l(
+                    lazy_ngettext(
+                        "Line %(row)d (%(code)s): only %(num)d unit is still to be dispatched.",
                         "Line %(row)d (%(code)s): only %(num)d units are still to be dispatched.",
+                        open_units,
                         row=position,
                         code=line.product.code,
-                        num=open_units,
                     ),
                     row=position,
                 )

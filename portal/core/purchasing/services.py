@@ -7,11 +7,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from portal.audit.models import AuditEntry
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
 from portal.core.orders.services import LineInput, validate_lines
 from portal.core.purchasing.models import (
@@ -141,9 +143,10 @@ def update_purchase_order(
     expected_version: int | None,
 ) -> None:
     """Change lines, date and reference while no goods have been received."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status not in EDITABLE or _has_receipts(po):
         raise TransitionRefused(CHANGE_REFUSED)
+    check_version(po, expected_version)
     checked = validate_lines(po.client_id, lines)
     _check_expected_date(expected_date)
     old = {"lines": len(po.lines), "expected_date": po.expected_date, "reference": po.reference}
@@ -171,9 +174,10 @@ def update_purchase_order(
 
 def cancel_purchase_order(po: PurchaseOrder, expected_version: int | None = None) -> None:
     """Cancel a purchase order before confirmation and before any goods arrived."""
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status not in CANCELLABLE or _has_receipts(po):
         raise TransitionRefused(CANCEL_REFUSED)
+    check_version(po, expected_version)
     po.cancelled_at = utcnow()
     _set_status(po, Status.CANCELLED, "cancelled")
 
@@ -189,9 +193,10 @@ def receive_goods(
     Lines are named by their row and product code when a quantity is refused (more than is
     still expected, or not a whole number of zero or more).
     """
-    check_version(po, expected_version)
+    lock_for_update(po, "lines")
     if po.status not in RECEIVABLE:
         raise TransitionRefused(RECEIVE_REFUSED)
+    check_version(po, expected_version)
     lines = {line.id: line for line in po.lines}
     errors = []
     wanted = []
@@ -211,11 +216,12 @@ def receive_goods(
         elif quantity > line.outstanding:
             errors.append(
                 DomainError(
-                    _l(
+                    lazy_ngettext(
+                        "Line %(row)d (%(code)s): only %(num)d unit is still expected.",
                         "Line %(row)d (%(code)s): only %(num)d units are still expected.",
+                        line.outstanding,
                         row=position,
                         code=line.product.code,
-                        num=line.outstanding,
                     ),
                     row=position,
                 )

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
+from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
 from portal.core.products.models import Product
 from portal.core.returns.models import (
@@ -140,6 +141,7 @@ def register_return(
 
 
 def receive_return(ret: Return, note: str = "") -> None:
+    lock_for_update(ret, "lines")
     if ret.status != ReturnStatus.REGISTERED:
         raise TransitionRefused(_l("Only a registered return can be received."))
     ret.received_at = utcnow()
@@ -150,6 +152,7 @@ def process_return(
     ret: Return, dispositions: Mapping[uuid.UUID, Disposition], note: str = ""
 ) -> None:
     """Restock or scrap each line of a received return; restocked units add stock."""
+    lock_for_update(ret, "lines")
     if ret.status != ReturnStatus.RECEIVED:
         raise TransitionRefused(_l("Only a received return can be processed."))
     missing = [
@@ -179,6 +182,7 @@ def process_return(
 
 
 def cancel_return(ret: Return, note: str = "") -> None:
+    lock_for_update(ret, "lines")
     if ret.status != ReturnStatus.REGISTERED:
         raise TransitionRefused(_l("Only a return that has not arrived yet can be cancelled."))
     _set_status(ret, ReturnStatus.CANCELLED, note)

@@ -20,8 +20,11 @@ from portal.db import db
 
 #: The keyset order of a stock history: newest movement first.
 HISTORY_ORDER = [(StockMovement.id, True)]
-#: The keyset order of the stock list: product code, then the level's id.
-STOCK_ORDER = [(Product.code, False), (StockLevel.id, False)]
+#: The stock list's tie-breaker: the level's id, or the product's for a product without one.
+#: A product has at most one row without a level, so the pair is unique.
+STOCK_ROW_KEY = func.coalesce(StockLevel.id, Product.id).label("row_key")
+#: The keyset order of the stock list: product code, product, then the level.
+STOCK_ORDER = [(Product.code, False), (Product.id, False), (STOCK_ROW_KEY, False)]
 
 
 def product_levels(product_id: uuid.UUID) -> list[tuple[StockLevel, Warehouse]]:
@@ -51,16 +54,25 @@ def history_statement(product_id: uuid.UUID, warehouse_id: uuid.UUID | None = No
 
 
 def stock_rows(filters: ProductFilter, warehouse_id: uuid.UUID | None = None) -> Select:
-    """Return the stock list statement: one row per product and warehouse.
+    """Return the stock list statement: one row per product and warehouse, with every product.
 
-    Rows are ``(StockLevel, id, code, name, client_id, price, currency, warehouse_code,
-    warehouse_name)``; the product filters are those of the product list. Order it by
-    :data:`STOCK_ORDER`.
+    A product that never had stock has no level; it is listed once, with 0 units and no
+    warehouse, so the list agrees with the product list's "out of stock". With
+    ``warehouse_id`` every product is listed once, with its level in that warehouse or 0.
+    Rows are ``(id, code, name, client_id, price, currency, warehouse_code,
+    warehouse_name, on_hand, allocated, available, row_key)``; the product filters are those
+    of the product list. Order it by :data:`STOCK_ORDER`.
     """
+    on_hand = func.coalesce(StockLevel.on_hand, 0)
+    allocated = func.coalesce(StockLevel.allocated, 0)
+    level_of_product = and_(
+        StockLevel.tenant_id == Product.tenant_id, StockLevel.product_id == Product.id
+    )
+    if warehouse_id is not None:
+        level_of_product = and_(level_of_product, StockLevel.warehouse_id == warehouse_id)
     statement = (
         select(
-            StockLevel,
-            StockLevel.id,
+            Product.id,
             Product.code,
             Product.name,
             Product.client_id,
@@ -68,12 +80,14 @@ def stock_rows(filters: ProductFilter, warehouse_id: uuid.UUID | None = None) ->
             Product.currency,
             Warehouse.code.label("warehouse_code"),
             Warehouse.name.label("warehouse_name"),
+            on_hand.label("on_hand"),
+            allocated.label("allocated"),
+            (on_hand - allocated).label("available"),
+            STOCK_ROW_KEY,
         )
-        .join(
-            Product,
-            and_(Product.tenant_id == StockLevel.tenant_id, Product.id == StockLevel.product_id),
-        )
-        .join(
+        .select_from(Product)
+        .outerjoin(StockLevel, level_of_product)
+        .outerjoin(
             Warehouse,
             and_(
                 Warehouse.tenant_id == StockLevel.tenant_id,
@@ -81,8 +95,6 @@ def stock_rows(filters: ProductFilter, warehouse_id: uuid.UUID | None = None) ->
             ),
         )
     )
-    if warehouse_id is not None:
-        statement = statement.where(StockLevel.warehouse_id == warehouse_id)
     return filter_products(statement, filters)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -104,11 +105,13 @@ def record_movement(
     balance = _change_level(product.id, warehouse_id, quantity, -release_promised)
     if balance is None:
         raise DomainError(
-            _l(
-                "Stock of %(code)s cannot drop by %(quantity)d: the units are not on hand or "
+            lazy_ngettext(
+                "Stock of %(code)s cannot drop by %(num)d unit: it is not on hand or is "
+                "promised to an order.",
+                "Stock of %(code)s cannot drop by %(num)d units: the units are not on hand or "
                 "are promised to orders.",
+                -quantity,
                 code=product.code,
-                quantity=-quantity,
             ),
             "quantity",
         )

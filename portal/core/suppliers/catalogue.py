@@ -21,6 +21,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import Select, and_, func, select
 
 from portal.audit.services import record
@@ -233,7 +234,13 @@ def _collect(kind, header_row, indexes, header, rows: Iterable[Sequence]) -> Cat
         if not any(cell_text(v) for v in values):
             continue
         if len(found.rows) >= MAX_ROWS:
-            raise ImportRefused(_l("The file has more than %(num)d lines.", num=MAX_ROWS))
+            raise ImportRefused(
+                lazy_ngettext(
+                    "The file has more than %(num)d line.",
+                    "The file has more than %(num)d lines.",
+                    MAX_ROWS,
+                )
+            )
         found.rows.append(
             CatalogueRow(
                 number,
@@ -346,10 +353,11 @@ def check_rows(
         elif len(code) > MAX_CODE:
             refuse(
                 row,
-                _l(
+                lazy_ngettext(
+                    "Row %(row)d: the supplier code may have at most %(num)d character.",
                     "Row %(row)d: the supplier code may have at most %(num)d characters.",
+                    MAX_CODE,
                     row=row,
-                    num=MAX_CODE,
                 ),
             )
         elif code in seen:
@@ -371,10 +379,11 @@ def check_rows(
         elif len(name) > MAX_NAME:
             refuse(
                 row,
-                _l(
+                lazy_ngettext(
+                    "Row %(row)d: the name may have at most %(num)d character.",
                     "Row %(row)d: the name may have at most %(num)d characters.",
+                    MAX_NAME,
                     row=row,
-                    num=MAX_NAME,
                 ),
             )
         fields["name"] = name
@@ -416,9 +425,10 @@ def check_rows(
             progress(done, len(rows) * 2)
     if errors:
         raise ImportRefused(
-            _l(
+            lazy_ngettext(
+                "%(num)d row needs correcting; nothing was imported.",
                 "%(num)d rows need correcting; nothing was imported.",
-                num=len({error.row for error in errors}),
+                len({error.row for error in errors}),
             ),
             errors,
         )

@@ -12,13 +12,14 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext
 from sqlalchemy import func, select
 
 from portal.accounts.models import Role, User
 from portal.accounts.services import AccountError, invite_user, normalise_email
 from portal.audit.services import diff, record
 from portal.core.clients.models import Client
-from portal.core.errors import DomainError
+from portal.core.errors import DomainError, too_long
 from portal.core.suppliers.models import Supplier, SupplierClient, SupplierRuleSet
 from portal.db import db
 from portal.plugins.forms import changed_secrets, jsonable
@@ -66,7 +67,7 @@ def _text(value: str | None, field: str, *, required: bool = False) -> str:
         raise DomainError(_l("Please enter a name."), field)
     limit = LENGTHS[field]
     if len(value) > limit:
-        raise DomainError(_l("At most %(num)d characters are allowed here.", num=limit), field)
+        raise DomainError(too_long(limit), field)
     return value
 
 
@@ -89,9 +90,10 @@ def clean_situations(text: str | None) -> str:
             continue
         if len(line) > SITUATIONS_LENGTH:
             raise DomainError(
-                _l(
+                lazy_ngettext(
+                    "Each situation may have at most %(num)d character; this one is longer: %(situation)s",
                     "Each situation may have at most %(num)d characters; this one is longer: %(situation)s",
-                    num=SITUATIONS_LENGTH,
+                    SITUATIONS_LENGTH,
                     situation=line[:40] + "…",
                 ),
                 "situations",
