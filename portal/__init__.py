@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_security(app)
     configure_accounts(app)
     configure_views(app)
+    configure_api(app)
     configure_limits(app)
     configure_cli(app)
     return app
@@ -139,6 +140,12 @@ def configure_views(app: Flask) -> None:
         app.register_blueprint(import_module(module).bp)
     errors.init_app(app)
     navigation.init_app(app)
+
+
+def configure_api(app: Flask) -> None:
+    from portal import api
+
+    api.init_app(app)
 
 
 def configure_limits(app: Flask) -> None:

@@ -9,6 +9,7 @@ from portal.accounts.models import (
     User,
     UserSession,
 )
+from portal.api.models import ApiToken, IdempotentRequest
 from portal.audit.models import AuditEntry
 from portal.branding.models import BrandingAsset
 from portal.core.addresses.models import Address
@@ -46,6 +47,7 @@ from portal.worker.models import WorkerHeartbeat
 
 __all__ = [
     "Address",
+    "ApiToken",
     "AuditEntry",
     "BrandingAsset",
     "CartLine",
@@ -57,6 +59,7 @@ __all__ = [
     "FormSubmission",
     "GoodsReceipt",
     "GoodsReceiptLine",
+    "IdempotentRequest",
     "Job",
     "LoginAttempt",
     "NumberSequence",

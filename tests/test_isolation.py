@@ -276,6 +276,24 @@ def _passkey(world):
     return world._commit(make)
 
 
+def _api_token(world):
+    from portal.accounts.models import User
+    from portal.api.tokens import create_token
+    from portal.db import db
+    from portal.tenants.context import tenant_context
+
+    owner_id = world.supplier_user.id
+
+    def make():
+        with tenant_context(world.tenant):
+            owner = db.session.get(User, (world.tenant.id, owner_id))
+            token = create_token(owner, "ERP", ["purchase_orders:read"]).token
+            db.session.flush()  # the audit entry too, while the tenant is set
+            return token
+
+    return world._commit(make)
+
+
 # How to make an object of a world's tenant for each id argument that routes take.
 ID_FACTORIES = {
     "user_id": lambda world: world.create_user(world.tenant).id,
@@ -295,6 +313,7 @@ ID_FACTORIES = {
     "catalogue_item_id": lambda world: world.catalogue_item.id,
     "import_id": lambda world: _catalogue_import(world).id,
     "passkey_id": lambda world: _passkey(world).id,
+    "token_id": lambda world: _api_token(world).id,
 }
 
 # The API's blueprints take a token, not a login: tests/api/ run the same check with tokens.

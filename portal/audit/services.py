@@ -15,10 +15,12 @@ from portal.db import db
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who is acting: a user (or nobody, for anonymous requests and jobs) and from where."""
+    """Who is acting: a user (or nobody, for anonymous requests and jobs) and from where;
+    for a request of the integration API also the token it came with."""
 
     user_id: uuid.UUID | None = None
     ip_address: str | None = None
+    api_token_id: uuid.UUID | None = None
 
 
 _actor: ContextVar[Actor | None] = ContextVar("portal_actor", default=None)
@@ -79,7 +81,10 @@ def record(
         object_type=type(obj).__name__ if obj is not None else None,
         object_id=str(obj.id) if obj is not None else None,
         changes={k: [_plain(v) for v in pair] for k, pair in (changes or {}).items()},
-        details={k: _plain(v) for k, v in (details or {}).items()},
+        details={
+            **{k: _plain(v) for k, v in (details or {}).items()},
+            **({"api_token_id": str(actor.api_token_id)} if actor.api_token_id else {}),
+        },
         ip_address=actor.ip_address,
     )
     db.session.add(entry)

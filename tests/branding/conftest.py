@@ -71,6 +71,12 @@ def branding(login_as, admin, tenant) -> BrandingPage:
 
 
 @pytest.fixture
+def branding_of(login_as, tenant):
+    """Return ``branding_of(user)``: the branding page of ``tenant`` in ``user``'s hands."""
+    return lambda user: BrandingPage(login_as(user, tenant))
+
+
+@pytest.fixture
 def saved_settings(app):
     """Return ``saved_settings(tenant)``: the tenant's theme settings as stored."""
     from portal.db import db

@@ -289,10 +289,8 @@ def test_colours_saved_before_the_check_are_still_warned_about(
     assert "contrast-warnings" in page
 
 
-def test_the_refusal_is_in_the_admins_language(create_user, login_as, tenant, saved_settings):
-    from tests.branding.conftest import BrandingPage
-
-    german = BrandingPage(login_as(create_user(tenant, "admin", locale="de"), tenant))
+def test_the_refusal_is_in_the_admins_language(create_user, branding_of, tenant):
+    german = branding_of(create_user(tenant, "admin", locale="de"))
     page = german.save(primary="#ff0000", primary_text="#ffffff").get_data(as_text=True)
     assert "Kontrast 3,99:1, unter 4,5:1" in page
 

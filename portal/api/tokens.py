@@ -1,0 +1,151 @@
+"""Integration tokens: create (the secret is shown once), regenerate, revoke, authenticate.
+
+A token reads ``ptk_<lookup id>_<secret>``. The lookup id finds the row within the tenant of
+the host, so a token works only on its own tenant's host; the secret (32 random bytes) is
+compared by its SHA-256. Regenerating keeps the row (name, scopes, owner) and replaces lookup
+id and secret, so the old token stops working with the same commit; revoking is just as
+immediate, since every request reads the row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from portal.accounts.models import Role, User
+from portal.api.models import ApiToken
+from portal.audit.services import record
+from portal.core.errors import DomainError
+from portal.db import db, utcnow
+
+PREFIX = "ptk_"
+SECRET_BYTES = 32
+_LOOKUP_ALPHABET = string.ascii_lowercase + string.digits
+
+#: Every scope a token can carry, with its label on the Integration page.
+SCOPES = {
+    "purchase_orders:read": _l("Read purchase orders"),
+    "purchase_orders:write": _l("Answer purchase orders"),
+}
+#: Which roles may hold which scopes (the supplier scope for now; more resource families follow).
+SCOPES_FOR_ROLE = {
+    Role.SUPPLIER: ("purchase_orders:read", "purchase_orders:write"),
+    Role.ADMIN: (),
+}
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token and its secret, which exists only in this object and is shown once."""
+
+    token: ApiToken
+    secret: str
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret(token: ApiToken) -> str:
+    token.lookup_id = "".join(secrets.choice(_LOOKUP_ALPHABET) for _ in range(8))
+    secret = f"{PREFIX}{token.lookup_id}_{secrets.token_urlsafe(SECRET_BYTES)}"
+    token.secret_hash = _hash(secret)
+    return secret
+
+
+def allowed_scopes(user: User) -> tuple[str, ...]:
+    return SCOPES_FOR_ROLE.get(user.role, ())
+
+
+def create_token(
+    owner: User, name: str, scopes: list[str], expires_at: datetime | None = None
+) -> IssuedToken:
+    """Issue a token for ``owner``'s supplier or client (none: a staff or admin token)."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError(_l("Please give the token a name."), "name")
+    if len(name) > 100:
+        raise DomainError(_l("The name can have at most 100 characters."), "name")
+    scopes = sorted(set(scopes))
+    if not scopes:
+        raise DomainError(_l("Please choose at least one permission."), "scopes")
+    if set(scopes) - set(allowed_scopes(owner)):
+        raise DomainError(_l("Please choose only the listed permissions."), "scopes")
+    if expires_at is not None and expires_at <= utcnow():
+        raise DomainError(_l("The expiry date must lie in the future."), "expires_at")
+    token = ApiToken(
+        name=name,
+        owner_id=owner.id,
+        supplier_id=owner.supplier_id,
+        client_id=owner.client_id,
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    secret = _new_secret(token)
+    db.session.add(token)
+    db.session.flush()
+    record(
+        "api_token.created",
+        token,
+        details={"name": name, "scopes": " ".join(scopes), "prefix": token.prefix},
+    )
+    return IssuedToken(token, secret)
+
+
+def _refuse_revoked(token: ApiToken) -> None:
+    if token.revoked_at is not None:
+        raise DomainError(_l("This token has been revoked."))
+
+
+def regenerate_token(token: ApiToken) -> IssuedToken:
+    """Replace the token's secret: the old one stops working with this transaction."""
+    _refuse_revoked(token)
+    old_prefix = token.prefix
+    secret = _new_secret(token)
+    token.last_used_at = None
+    db.session.flush()
+    record("api_token.regenerated", token, changes={"prefix": [old_prefix, token.prefix]})
+    return IssuedToken(token, secret)
+
+
+def revoke_token(token: ApiToken) -> None:
+    """Stop the token for good."""
+    _refuse_revoked(token)
+    token.revoked_at = utcnow()
+    record("api_token.revoked", token, details={"prefix": token.prefix})
+
+
+def tokens_of(owner: User) -> list[ApiToken]:
+    """The owner's tokens (revoked ones too, for the record), newest first."""
+    return list(
+        db.session.scalars(
+            select(ApiToken).where(ApiToken.owner_id == owner.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def find_token(secret: str) -> ApiToken | None:
+    """Return the usable token whose secret this is, in the current tenant, or None."""
+    if not secret.startswith(PREFIX) or len(secret) > 200:
+        return None
+    lookup_id, _, rest = secret[len(PREFIX) :].partition("_")
+    if len(lookup_id) != 8 or not rest:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.lookup_id == lookup_id))
+    if token is None or not hmac.compare_digest(token.secret_hash, _hash(secret)):
+        return None
+    if not token.is_usable(utcnow()):
+        return None
+    owner = token.owner
+    if owner is None or not owner.active:
+        return None
+    if owner.role == Role.SUPPLIER and (owner.supplier is None or not owner.supplier.active):
+        return None
+    return token
