@@ -408,8 +408,14 @@ def test_portal_serve_answers_health_checks(tmp_path):
             assert response.headers["Server"] == "portal"
             assert response.headers["X-Content-Type-Options"] == "nosniff"
             body = json.loads(response.read())
-            # `portal serve` runs the embedded worker, which has beaten by now.
-            assert (body["status"], body["database"], body["worker"]) == ("ok", "ok", "ok")
+            assert (body["status"], body["database"]) == ("ok", "ok")
+        # `portal serve` runs the embedded worker: it beats within moments of the start.
+        deadline = time.monotonic() + 10
+        while body["worker"] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as again:
+                body = json.loads(again.read())
+        assert body["worker"] == "ok", body
         # The platform page is served on the base domain; an unknown host gets 404.
         with urllib.request.urlopen(
             urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "localhost"}),

@@ -123,8 +123,9 @@ def order_with_long_note(live_server, create_site_tenant, create_site_user):
             )
             with tenant_context(site_tenant):
                 pick_order(order)
-            order_id = order.id
-            db.session.commit()
+                order_id = order.id
+                # Flushed inside the tenant: row-level security checks the audit rows too.
+                db.session.commit()
         return tenant, staff, order_id
 
     return create
