@@ -201,15 +201,6 @@ class ReferenceSchema(VersionSchema):
 # --- reading ---------------------------------------------------------------------------------
 
 
-def released_to(supplier_id: uuid.UUID) -> Select:
-    """The purchase orders released (sent) to the supplier, as its portal pages show them."""
-    return select(PurchaseOrder).where(
-        PurchaseOrder.supplier_id == supplier_id,
-        PurchaseOrder.status.in_(responses.RELEASED),
-        PurchaseOrder.sent_at.is_not(None),
-    )
-
-
 def _with_details(statement: Select) -> Select:
     return statement.options(
         selectinload(PurchaseOrder.lines).selectinload(PurchaseOrderLine.product),
@@ -220,7 +211,7 @@ def _with_details(statement: Select) -> Select:
 
 def _load(purchase_order_id: uuid.UUID) -> PurchaseOrder:
     po = db.session.scalar(
-        _with_details(released_to(current_token().supplier_id)).where(
+        _with_details(responses.released_to(current_token().supplier_id)).where(
             PurchaseOrder.id == purchase_order_id
         )
     )
@@ -323,7 +314,7 @@ def list_purchase_orders(query):
     ``next`` until it is null: every order changed since then is listed (some twice).
     """
     server_time = utcnow() - SYNC_OVERLAP
-    statement = _with_details(released_to(current_token().supplier_id))
+    statement = _with_details(responses.released_to(current_token().supplier_id))
     if "status" in query:
         statement = statement.where(PurchaseOrder.status == Status(query["status"]))
     if "updated_since" in query:

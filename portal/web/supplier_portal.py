@@ -148,16 +148,8 @@ document_readers = _require(lambda: _active_supplier() or is_staff() or _client_
 
 
 def released_orders() -> Select:
-    """The purchase orders released to the current user's supplier.
-
-    Released means sent: a draft or booked order that was cancelled or received without ever
-    being sent has a released status but was never the supplier's business.
-    """
-    return select(PurchaseOrder).where(
-        PurchaseOrder.supplier_id == current_user.supplier_id,
-        PurchaseOrder.status.in_(responses.RELEASED),
-        PurchaseOrder.sent_at.is_not(None),
-    )
+    """The purchase orders released to the current user's supplier."""
+    return responses.released_to(current_user.supplier_id)
 
 
 def _load(purchase_order_id: uuid.UUID) -> PurchaseOrder:

@@ -58,6 +58,20 @@ DISPATCHABLE = (
 # What the supplier sees at all: everything released to it.
 RELEASED = (*IN_HAND, Status.RECEIVED, Status.REJECTED, Status.CANCELLED)
 
+
+def released_to(supplier_id: uuid.UUID):
+    """Return the statement of the purchase orders released to ``supplier_id``.
+
+    Released means sent: a draft or booked order that was cancelled or received without ever
+    being sent has a released status but was never the supplier's business.
+    """
+    return select(PurchaseOrder).where(
+        PurchaseOrder.supplier_id == supplier_id,
+        PurchaseOrder.status.in_(RELEASED),
+        PurchaseOrder.sent_at.is_not(None),
+    )
+
+
 ACKNOWLEDGE_REFUSED = _l("This purchase order cannot be acknowledged any more.")
 ANSWER_REFUSED = _l(
     "This purchase order can no longer be confirmed or rejected: it has been answered, cancelled or closed."
