@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -22,6 +22,7 @@ MESSAGES = {
 
 
 FALLBACK = (_l("The request failed"), _l("The request could not be completed."))
+API_PREFIX = "/api/"
 
 
 def init_app(app: Flask) -> None:
@@ -46,6 +47,12 @@ def init_app(app: Flask) -> None:
     def _http(error: HTTPException):
         if error.code is None or error.code < 400:
             return error
+        if request.path.startswith(API_PREFIX):
+            # No route matched, so no API blueprint handles it: the API's callers still get
+            # a problem document, not a page.
+            from portal.api.problems import Problem
+
+            return Problem(error.code).response()
         title, message = MESSAGES.get(error.code, FALLBACK)
         return render_template(
             "errors/error.html", code=error.code, title=title, message=message

@@ -102,3 +102,16 @@ def test_an_expired_token_is_refused(trade, issue_token, api_client, in_tenant):
         token.expires_at = utcnow() - timedelta(seconds=1)
         session.commit()
     assert api_client(trade.tenant, secret).get("/api/v1/me").status_code == 401
+
+
+def test_an_unknown_api_address_answers_with_a_problem_document(trade, issue_token, api_client):
+    secret = issue_token(trade.supplier_user, trade.tenant)
+    client = api_client(trade.tenant, secret, ACCEPT_LANGUAGE="de")
+
+    response = client.get("/api/v1/no-such-resource")
+
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+    assert response.headers["Content-Language"] == "de"
+    assert client.delete("/api/v1/me").mimetype == "application/problem+json"
