@@ -49,6 +49,45 @@ def make_supplier(tenant: Tenant, name: str | None = None) -> Supplier:
         return supplier
 
 
+def make_supplier_link(tenant: Tenant, supplier_id, client_id, customer_number: str = ""):
+    """Make ``client`` a customer of the supplier, known there as ``customer_number``."""
+    from portal.core.suppliers.models import SupplierClient
+
+    with tenant_context(tenant):
+        link = SupplierClient(
+            supplier_id=supplier_id, client_id=client_id, customer_number=customer_number
+        )
+        db.session.add(link)
+        db.session.flush()
+        return link
+
+
+def make_matched_item(tenant: Tenant, supplier_id, product, **overrides: Any):
+    """Create an item of the supplier's catalogue matched to ``product`` of its client."""
+    from decimal import Decimal
+
+    from portal.core.suppliers.models import CatalogueItem, CatalogueMatch
+
+    with tenant_context(tenant):
+        item = CatalogueItem(
+            supplier_id=supplier_id,
+            supplier_code=overrides.pop("supplier_code", f"S-{next(_sequence):05d}"),
+            name=overrides.pop("name", product.name),
+            price=overrides.pop("price", Decimal("1.00")),
+            container_amount=overrides.pop("container_amount", 1),
+            **overrides,
+        )
+        db.session.add(item)
+        db.session.flush()
+        db.session.add(
+            CatalogueMatch(
+                catalogue_item_id=item.id, client_id=product.client_id, product_id=product.id
+            )
+        )
+        db.session.flush()
+        return item
+
+
 def make_user(
     tenant: Tenant,
     role: Role | str = Role.STAFF,

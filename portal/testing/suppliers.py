@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal.core.purchasing import ordering
 from portal.core.purchasing.models import PurchaseOrder
 from portal.core.purchasing.models import PurchaseOrderStatus as Status
-from portal.core.suppliers.models import CatalogueItem, CatalogueMatch, Supplier, SupplierClient
+from portal.core.suppliers.models import CatalogueItem, Supplier
 from portal.outbox.services import deliver_due
 from portal.plugins import (
     RuleSet,
@@ -23,6 +23,7 @@ from portal.plugins import (
     hookimpl,
 )
 from portal.plugins.host import current_host
+from portal.testing import factories
 
 # --- test plugins ----------------------------------------------------------------------------
 
@@ -114,29 +115,21 @@ def supplier_world(tenant, in_tenant, create_client, create_product):
         supplier = Supplier(name="Shoe Factory", email="orders@factory.test")
         session.add(supplier)
         session.flush()
-        session.add(
-            SupplierClient(supplier_id=supplier.id, client_id=client.id, customer_number="C-12")
-        )
-        items = []
-        for code, product, amount, price in (
-            ("F-BOOT", boots, 6, Decimal("20.00")),
-            ("F-SOCK", socks, 12, Decimal("1.50")),
-        ):
-            item = CatalogueItem(
-                supplier_id=supplier.id,
+        factories.make_supplier_link(tenant, supplier.id, client.id, "C-12")
+        items = [
+            factories.make_matched_item(
+                tenant,
+                supplier.id,
+                product,
                 supplier_code=code,
-                name=product.name,
                 container_amount=amount,
                 price=price,
             )
-            session.add(item)
-            session.flush()
-            session.add(
-                CatalogueMatch(
-                    catalogue_item_id=item.id, client_id=client.id, product_id=product.id
-                )
+            for code, product, amount, price in (
+                ("F-BOOT", boots, 6, Decimal("20.00")),
+                ("F-SOCK", socks, 12, Decimal("1.50")),
             )
-            items.append(item)
+        ]
         session.commit()
         return types.SimpleNamespace(
             tenant=tenant, client=client, supplier_id=supplier.id, item_ids=[i.id for i in items]

@@ -294,25 +294,16 @@ def world(deployment):
             from decimal import Decimal
 
             from portal.core.purchasing import ordering
-            from portal.core.suppliers.models import CatalogueItem, CatalogueMatch, SupplierClient
 
             product = factories.make_product(tenant, client, code="CHAIR-1", name="Oak chair")
-            db.session.add(
-                SupplierClient(supplier_id=supplier.id, client_id=client.id, customer_number="K-1")
-            )
-            item = CatalogueItem(
-                supplier_id=supplier.id,
+            factories.make_supplier_link(tenant, supplier.id, client.id, "K-1")
+            item = factories.make_matched_item(
+                tenant,
+                supplier.id,
+                product,
                 supplier_code="OAK",
-                name="Oak chair",
                 price=Decimal("40.00"),
                 container_amount=4,
-            )
-            db.session.add(item)
-            db.session.flush()
-            db.session.add(
-                CatalogueMatch(
-                    catalogue_item_id=item.id, client_id=client.id, product_id=product.id
-                )
             )
             ordering.add_to_cart(client, item, 3)
             db.session.add_all(

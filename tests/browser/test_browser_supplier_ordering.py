@@ -16,9 +16,6 @@ from portal.accounts.models import User
 from portal.core.purchasing import ordering
 from portal.core.stock.models import StockLevel
 from portal.core.suppliers.models import (
-    CatalogueItem,
-    CatalogueMatch,
-    SupplierClient,
     SupplierRuleSet,
 )
 from portal.db import db, utcnow
@@ -55,30 +52,20 @@ def test_a_store_orders_from_a_supplier_who_confirms_with_changes_and_dispatches
             maker = db.session.scalar(select(User).where(User.email == supplier_user.email))
             client, supplier = store_user.client, maker.supplier
             product = factories.make_product(site_tenant, client, code="CHAIR-1", name="Oak chair")
-            db.session.add(
-                SupplierClient(
-                    supplier_id=supplier.id, client_id=client.id, customer_number="K-4711"
-                )
-            )
+            factories.make_supplier_link(site_tenant, supplier.id, client.id, "K-4711")
             db.session.add(PluginActivation(name="required_fields", enabled=True))
             db.session.add(
                 SupplierRuleSet(
                     supplier_id=supplier.id, rule_set_key="required_fields", settings={}
                 )
             )
-            item = CatalogueItem(
-                supplier_id=supplier.id,
+            item = factories.make_matched_item(
+                site_tenant,
+                supplier.id,
+                product,
                 supplier_code="OAK-CH",
-                name="Oak chair",
                 price=Decimal("40.00"),
                 container_amount=4,
-            )
-            db.session.add(item)
-            db.session.flush()
-            db.session.add(
-                CatalogueMatch(
-                    catalogue_item_id=item.id, client_id=client.id, product_id=product.id
-                )
             )
             ordering.add_to_cart(client, item, 3)
             supplier_name, product_id = supplier.name, product.id
