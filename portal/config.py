@@ -186,6 +186,15 @@ def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
     return raw
 
 
+def _http_url(env: Mapping[str, str], name: str) -> str | None:
+    raw = (env.get(PREFIX + name) or "").strip()
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")):
+        raise ConfigError(f"{PREFIX}{name} must be an http:// or https:// address, got {raw!r}")
+    return raw if raw.endswith("/") else raw + "/"
+
+
 def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask configuration built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -259,6 +268,11 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         ),
         "PORTAL_PUBLIC_PORT": _integer(env, "PUBLIC_PORT", 0, 0, 65535) or None,
         "PORTAL_PASSWORD_RESET_HOURS": _integer(env, "PASSWORD_RESET_HOURS", 2, 1, 72),
+        # Off unless set: the range address of a breached-password service (k-anonymity:
+        # only the first five hex digits of a new password's SHA-1 leave the machine), for
+        # example https://api.pwnedpasswords.com/range/
+        "PORTAL_BREACHED_PASSWORDS_URL": _http_url(env, "BREACHED_PASSWORDS_URL"),
+        "PORTAL_BREACHED_PASSWORDS_TIMEOUT": _integer(env, "BREACHED_PASSWORDS_TIMEOUT", 3, 1, 30),
         "MAIL_SERVER": env.get(PREFIX + "MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": _integer(env, "MAIL_PORT", 465 if mail_security == "tls" else 25, 1, 65535),
         "MAIL_SECURITY": mail_security,

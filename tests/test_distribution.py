@@ -210,6 +210,7 @@ def test_the_wheel_from_the_sdist_installs_and_runs_outside_the_checkout(tmp_pat
         assert f"{package}/__init__.py" in names
     assert "portal/wsgi.py" in names
     assert "portal/accounts/common_passwords.txt" in names
+    assert "portal/accounts/breached_passwords.txt.gz" in names
     assert "portal/templates/accounts/login.html" in names
     assert any(n.startswith("portal/static/") for n in names)
     assert any(n.startswith("portal/migrations/versions/") for n in names)
