@@ -2,7 +2,8 @@
 
 With ``PORTAL_DATABASE_ADMIN_URL`` set, migrations connect with it (the tables' owner), and
 afterwards grant the application's role (the user of ``PORTAL_DATABASE_URL``) what it needs,
-so that the application never owns the tables and row-level security binds it.
+so that the application never owns the tables and row-level security binds it. On
+PostgreSQL it also stores the key of the tenant proofs (``portal/tenants/rls.py``).
 """
 
 import logging
@@ -13,7 +14,7 @@ from flask import current_app
 from sqlalchemy import create_engine, inspect, make_url, text
 
 from portal.tenants.platform import FUNCTIONS as PLATFORM_FUNCTIONS
-from portal.tenants.rls import grant_statements
+from portal.tenants.rls import grant_statements, tenant_key
 
 config = context.config
 if config.config_file_name:
@@ -67,6 +68,23 @@ def _grant_to_application_role(connection) -> None:
     )
 
 
+def _store_tenant_key(connection) -> None:
+    """Write the key of the tenant proofs (portal/tenants/rls.py), derived from this
+    application's secret key, where only the tables' owner can read it. After every upgrade,
+    so a changed secret key takes effect with the next ``portal db upgrade``."""
+    if connection.dialect.name != "postgresql":
+        return
+    if not connection.scalar(text("SELECT to_regclass('portal_private.tenant_key') IS NOT NULL")):
+        return
+    connection.execute(
+        text(
+            "INSERT INTO portal_private.tenant_key (id, key) VALUES (1, :key)"
+            " ON CONFLICT (id) DO UPDATE SET key = excluded.key"
+        ),
+        {"key": tenant_key(current_app.config["SECRET_KEY"])},
+    )
+
+
 def run_migrations_online():
     engine = create_engine(admin_url)
     with engine.connect() as connection:
@@ -79,6 +97,7 @@ def run_migrations_online():
         )
         with context.begin_transaction():
             context.run_migrations()
+            _store_tenant_key(connection)
             _grant_to_application_role(connection)
     engine.dispose()
 

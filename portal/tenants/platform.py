@@ -32,7 +32,13 @@ from portal.tenants.scoping import ALL_TENANTS_OPTION
 
 #: The names of the functions the application role may execute (granted by
 #: ``portal/migrations/env.py`` after every migration).
-FUNCTIONS = ("portal_due_outbox_messages", "portal_waiting_work", "portal_jobs_to_recover")
+FUNCTIONS = (
+    "portal_due_outbox_messages",
+    "portal_waiting_work",
+    "portal_jobs_to_recover",
+    # The tenant policy's own question (portal/tenants/rls.py): which tenant proved itself.
+    "portal_current_tenant",
+)
 
 _PLATFORM = {ALL_TENANTS_OPTION: True}
 
@@ -146,3 +152,25 @@ def jobs_to_recover(started_before: datetime, dispatched_before: datetime) -> li
             execution_options=_PLATFORM,
         )
     return [(tenant_id, row_id) for tenant_id, row_id in rows]
+
+
+#: A tenant id no tenant has: the proof check below uses it and reads no rows.
+_PROBE_TENANT = "00000000-0000-7000-8000-000000000000"
+
+
+def tenant_proofs_accepted() -> bool:
+    """Tell whether the database accepts this process's tenant proofs (always on SQLite).
+
+    False means the key stored by the last ``portal db upgrade`` was derived from another
+    secret key than this process's: every tenant's rows would be invisible to it.
+    """
+    session = db.session()
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    from portal.tenants.rls import SET_TENANT_SQL
+    from portal.tenants.scoping import database_tenant_settings
+
+    session.execute(text(SET_TENANT_SQL), database_tenant_settings(_PROBE_TENANT))
+    proven = session.scalar(text("SELECT portal_current_tenant()::text"))
+    session.execute(text(SET_TENANT_SQL), database_tenant_settings(None))
+    return proven == _PROBE_TENANT

@@ -7,7 +7,7 @@ Three walls, so that a forgotten filter in one query cannot leak another tenant'
 2. New rows are stamped with the current tenant; a row of another tenant is refused at flush.
 3. On PostgreSQL, row-level security policies check the tenant set per transaction with
    ``set_config(..., true)``, which ends with the transaction and never rides a pooled
-   connection into the next request.
+   connection into the next request, together with its proof (:mod:`portal.tenants.rls`).
 
 The execution option :data:`ALL_TENANTS_OPTION` lifts the first wall for one statement and
 nothing else: on PostgreSQL the policies still bind, so cross-tenant questions go through
@@ -17,8 +17,9 @@ nothing else: on PostgreSQL the policies still bind, so cross-tenant questions g
 from __future__ import annotations
 
 import uuid
+from functools import lru_cache
 
-from flask import has_app_context
+from flask import current_app, has_app_context
 from sqlalchemy import ForeignKey, event, text
 from sqlalchemy.orm import (
     Mapped,
@@ -31,6 +32,7 @@ from sqlalchemy.orm import (
 from sqlalchemy.sql.util import find_tables
 
 from portal.db import db, uuid7
+from portal.tenants import rls
 from portal.tenants.context import TenantContextMissing, current_tenant, require_tenant
 
 #: Execution option that skips the ORM's tenant filter for one statement (SQLite platform
@@ -131,12 +133,28 @@ def _stamp_and_check(session: Session, flush_context, instances) -> None:
             raise TenantMismatch(f"{type(obj).__name__} belongs to another tenant")
 
 
-_SET_TENANT = text("SELECT set_config('portal.tenant_id', :tenant_id, true)")
+_SET_TENANT = text(rls.SET_TENANT_SQL)
+
+
+@lru_cache(maxsize=8)
+def _key(secret_key: str | bytes) -> bytes:
+    return rls.tenant_key(secret_key)
+
+
+@lru_cache(maxsize=4096)
+def _settings(key: bytes, tenant_id: str) -> dict[str, str]:
+    return rls.tenant_settings(key, tenant_id)
+
+
+def database_tenant_settings(tenant_id: uuid.UUID | str | None) -> dict[str, str]:
+    """The parameters of :data:`portal.tenants.rls.SET_TENANT_SQL` for ``tenant_id``: the id
+    and its proof under this application's secret key (``{"tenant_id": "", ...}`` for none)."""
+    return _settings(_key(current_app.config["SECRET_KEY"]), str(tenant_id) if tenant_id else "")
 
 
 def _tenant_settings() -> dict[str, str]:
     tenant = current_tenant()
-    return {"tenant_id": str(tenant.id) if tenant else ""}
+    return database_tenant_settings(tenant.id if tenant else None)
 
 
 @event.listens_for(Session, "after_begin")

@@ -52,11 +52,14 @@ def free_port() -> int:
 
 @dataclass
 class TestDatabase:
-    """A throwaway database: the URL the application uses and the owner's URL."""
+    """A throwaway database: the URL the application uses, the owner's URL, and the secret
+    key that every application on it shares (as every process of one installation must: on
+    PostgreSQL the tenant proofs of row-level security are derived from it)."""
 
     app_url: str
     admin_url: str | None
     drop: Callable[[], None]
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
 
 def postgres_database(base_url: str) -> TestDatabase:
@@ -141,7 +144,7 @@ def make_test_app(database: TestDatabase, mail_port: int, **config) -> Flask:
 
     environ = {
         "PORTAL_ENV": "development",
-        "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
+        "PORTAL_SECRET_KEY": database.secret_key,
         "PORTAL_DATABASE_URL": database.app_url,
         "PORTAL_DATABASE_ADMIN_URL": database.admin_url or "",
         "PORTAL_BASE_DOMAIN": "localhost",

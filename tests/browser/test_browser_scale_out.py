@@ -17,7 +17,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -201,7 +200,8 @@ def deployment(tmp_path_factory, smtp_server) -> Iterator[Deployment]:
     env.update(
         {
             "PORTAL_ENV": "development",
-            "PORTAL_SECRET_KEY": secrets.token_urlsafe(48),
+            # The same key as the test's own application on this database: one installation.
+            "PORTAL_SECRET_KEY": database.secret_key,
             "PORTAL_DATABASE_URL": database.app_url,
             "PORTAL_DATABASE_ADMIN_URL": database.admin_url,
             "PORTAL_REDIS_URL": REDIS_URL,

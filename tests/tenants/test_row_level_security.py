@@ -19,13 +19,29 @@ from portal.jobs.services import create_job
 from portal.outbox.services import enqueue
 from portal.tenants import platform
 from portal.tenants.context import TenantRef, tenant_context
-from portal.tenants.rls import POLICY_NAME
+from portal.tenants.rls import POLICY_NAME, SET_TENANT_SQL, tenant_key, tenant_proof
+from portal.tenants.scoping import database_tenant_settings
 from portal.testing import factories
-from portal.testing.fixtures import APP_ROLE, postgres_database, postgres_server_url, separate_app
+from portal.testing.fixtures import (
+    APP_ROLE,
+    close_app,
+    postgres_database,
+    postgres_server_url,
+    separate_app,
+)
 
 pytestmark = pytest.mark.postgres
 
 SERVER = postgres_server_url()
+
+
+def set_tenant(conn, app, tenant_id, proof=None) -> None:
+    """Set the tenant of the transaction as the application does: the id with its proof."""
+    with app.app_context():
+        settings = dict(database_tenant_settings(tenant_id))
+    if proof is not None:
+        settings["tenant_proof"] = proof
+    conn.execute(text(SET_TENANT_SQL), settings)
 
 
 @pytest.fixture(scope="module")
@@ -102,9 +118,7 @@ def test_raw_sql_without_a_tenant_sees_nothing(pg):
     app, _, tenants = pg
     with app.app_context(), db.engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM users")) == 0
-        conn.execute(
-            text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(tenants[0].id)}
-        )
+        set_tenant(conn, app, tenants[0].id)
         assert conn.scalar(text("SELECT count(*) FROM users")) == 2
         assert (
             conn.scalar(
@@ -115,14 +129,12 @@ def test_raw_sql_without_a_tenant_sees_nothing(pg):
 
 
 def test_the_setting_ends_with_the_transaction_on_a_pooled_connection(pg):
-    _, database, tenants = pg
+    app, database, tenants = pg
     # One pooled connection: the second transaction gets the very same connection back.
     engine = create_engine(database.app_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
     with engine.begin() as conn:
         pid = conn.scalar(text("SELECT pg_backend_pid()"))
-        conn.execute(
-            text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(tenants[0].id)}
-        )
+        set_tenant(conn, app, tenants[0].id)
         assert conn.scalar(text("SELECT count(*) FROM users")) == 2
     with engine.connect() as conn:
         assert conn.scalar(text("SELECT pg_backend_pid()")) == pid
@@ -133,9 +145,7 @@ def test_the_setting_ends_with_the_transaction_on_a_pooled_connection(pg):
 def test_rows_cannot_be_written_into_another_tenant(pg):
     app, _, tenants = pg
     with app.app_context(), db.engine.connect() as conn:
-        conn.execute(
-            text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(tenants[0].id)}
-        )
+        set_tenant(conn, app, tenants[0].id)
         with pytest.raises(Exception, match="row-level security"):
             conn.execute(
                 text(
@@ -160,9 +170,7 @@ def test_orm_sessions_set_the_tenant_per_transaction(pg):
 def test_the_audit_log_is_append_only_for_the_application(pg):
     app, _, tenants = pg
     with app.app_context(), db.engine.connect() as conn:
-        conn.execute(
-            text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(tenants[0].id)}
-        )
+        set_tenant(conn, app, tenants[0].id)
         with pytest.raises(Exception, match="permission denied"):
             conn.execute(text("UPDATE audit_entries SET action = 'forged'"))
 
@@ -198,7 +206,7 @@ def test_no_setting_the_application_may_change_shows_another_tenants_rows(pg):
             assert _count(conn, table) == 0, table.name
         conn.rollback()
 
-        conn.execute(text("SELECT set_config('portal.tenant_id', :t, true)"), {"t": str(mine.id)})
+        set_tenant(conn, app, mine.id)
         for table in tables:
             assert _count(conn, table, table.c.tenant_id != mine.id) == 0, table.name
         # The walk is not vacuous: the tenant's own rows are there.
@@ -237,8 +245,79 @@ def test_the_policies_read_no_setting_but_the_tenant(pg):
     for row in policies:
         assert (row.policyname, row.permissive) == (POLICY_NAME, "PERMISSIVE")
         for condition in (row.qual, row.with_check):
-            settings = set(re.findall(r"current_setting\('([^']+)'", condition))
-            assert settings == {"portal.tenant_id"}, (row.tablename, condition)
+            # No setting is read by the policy itself: only the function that checks the proof.
+            assert "current_setting" not in condition, (row.tablename, condition)
+            assert re.fullmatch(
+                r"\(tenant_id = \( SELECT portal_current_tenant\(\) AS portal_current_tenant\)\)",
+                condition,
+            ), (row.tablename, condition)
+
+
+def test_another_tenants_id_without_its_proof_shows_nothing(pg):
+    """An SQL injection may set portal.tenant_id to any id it learnt; without the proof, which
+    needs the application's secret key, the id opens nothing."""
+    app, database, (mine, theirs) = pg
+    tables = [db.metadata.tables[name] for name in _tenant_tables(app)]
+    engine = create_engine(database.app_url, poolclass=QueuePool, pool_size=1, max_overflow=0)
+    with app.app_context():
+        my_proof = database_tenant_settings(mine.id)["tenant_proof"]
+    forgeries = {
+        "no proof": "",
+        "my proof": my_proof,
+        "a made-up key": tenant_proof(b"x" * 32, str(theirs.id)),
+        "the proof under the secret key itself": tenant_proof(
+            app.config["SECRET_KEY"].encode(), str(theirs.id)
+        ),
+    }
+    with engine.connect() as conn:
+        for forgery, proof in forgeries.items():
+            set_tenant(conn, app, theirs.id, proof=proof)
+            for table in tables:
+                assert _count(conn, table) == 0, (forgery, table.name)
+            with pytest.raises(DBAPIError, match="row-level security"):
+                conn.execute(
+                    text(
+                        "INSERT INTO clients (tenant_id, id, name, portal_access, created_at,"
+                        " updated_at) VALUES (:t, gen_random_uuid(), 'x', true, now(), now())"
+                    ),
+                    {"t": theirs.id},
+                )
+            conn.rollback()
+        # Their own proof opens their rows: the check above is not vacuous.
+        set_tenant(conn, app, theirs.id)
+        assert _count(conn, db.metadata.tables["users"]) == 2
+        conn.rollback()
+    engine.dispose()
+
+
+def test_the_application_role_cannot_read_the_key(pg):
+    app, database, _ = pg
+    engine = create_engine(database.app_url)
+    with engine.connect() as conn:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            conn.execute(text("SELECT key FROM portal_private.tenant_key"))
+        conn.rollback()
+        # The function's source, which anyone may read, holds no key.
+        source = conn.scalar(
+            text("SELECT prosrc FROM pg_proc WHERE proname = 'portal_current_tenant'")
+        )
+        assert "portal_private.tenant_key" in source
+        assert tenant_key(app.config["SECRET_KEY"]).hex() not in source
+        # Nor can it replace the function or put a key of its own in place.
+        with pytest.raises(DBAPIError, match=r"must be owner|permission denied"):
+            conn.execute(
+                text(
+                    "CREATE OR REPLACE FUNCTION portal_current_tenant() RETURNS uuid"
+                    " LANGUAGE sql AS $$ SELECT NULL::uuid $$"
+                )
+            )
+        conn.rollback()
+    engine.dispose()
+    admin = create_engine(database.admin_url)
+    with admin.connect() as conn:
+        stored = conn.scalar(text("SELECT key FROM portal_private.tenant_key"))
+    admin.dispose()
+    assert bytes(stored) == tenant_key(app.config["SECRET_KEY"])
 
 
 # --- the platform functions --------------------------------------------------------------------
@@ -252,9 +331,10 @@ def test_the_platform_functions_answer_with_ids_and_counts_only(pg):
             text(
                 "SELECT p.proname, p.oid::regprocedure::text AS signature, p.proconfig,"
                 "       pg_get_userbyid(p.proowner) AS owner, p.proacl::text[] AS acl,"
-                "       (SELECT array_agg(format_type(t, NULL) ORDER BY n)"
+                "       coalesce((SELECT array_agg(format_type(t, NULL) ORDER BY n)"
                 "          FROM unnest(p.proallargtypes, p.proargmodes) WITH ORDINALITY"
-                "               AS a(t, m, n) WHERE m = 't') AS columns"
+                "               AS a(t, m, n) WHERE m = 't'),"
+                "         ARRAY[format_type(p.prorettype, NULL)]) AS columns"
                 "  FROM pg_proc AS p"
                 " WHERE p.pronamespace = current_schema()::regnamespace AND p.prosecdef"
             )
@@ -314,3 +394,29 @@ def test_downgrade_brings_back_the_old_policy_and_drops_the_functions():
             assert state() == (False, set(platform.FUNCTIONS))
         finally:
             engine.dispose()
+
+
+def test_a_process_with_another_secret_key_is_reported_not_served_empty(pg):
+    """Processes of one installation must share the secret key: one that does not sees no
+    tenant's rows, so /healthz answers 503 and says why instead of serving empty pages."""
+    from portal import create_app
+
+    app, database, _ = pg
+    assert app.test_client().get("/healthz").status_code == 200
+    stranger = create_app(
+        {
+            "ENVIRON": {
+                "PORTAL_ENV": "development",
+                "PORTAL_SECRET_KEY": "another-secret-key-of-this-installation-0123",
+                "PORTAL_DATABASE_URL": database.app_url,
+                "PORTAL_WORKER": "embedded",
+            },
+            "TESTING": True,
+        }
+    )
+    try:
+        response = stranger.test_client().get("/healthz")
+        assert response.status_code == 503
+        assert "secret key" in response.get_json()["database"]
+    finally:
+        close_app(stranger)

@@ -14,6 +14,8 @@ from sqlalchemy.engine import Engine
 
 from portal.db import db
 from portal.tenants.context import TenantRef
+from portal.tenants.rls import SET_TENANT_SQL
+from portal.tenants.scoping import database_tenant_settings
 from portal.testing import factories
 from portal.testing.fixtures import (
     HostClient,
@@ -178,9 +180,8 @@ def test_list_pages_use_tenant_indexes(big, who):
                 continue
             for statement, parameters in _captured(app, client, path):
                 with connection.begin():
-                    connection.exec_driver_sql(
-                        "SELECT set_config('portal.tenant_id', %(t)s, true)",
-                        {"t": str(refs["tenant"].id)},
+                    connection.execute(
+                        text(SET_TENANT_SQL), database_tenant_settings(refs["tenant"].id)
                     )
                     raw = connection.exec_driver_sql(
                         "EXPLAIN (FORMAT JSON) " + statement, parameters
