@@ -30,6 +30,7 @@ from portal.db import db
 from portal.i18n import enabled_locales, locale_name
 from portal.web.helpers import form_errors_to_fields, safe_next
 from portal.web.navigation import EVERYONE, NavItem, add_nav_item
+from portal.web.submissions import record_outcome
 
 bp = Blueprint("accounts", __name__)
 # In the session: this login was completed with a second factor.
@@ -104,6 +105,7 @@ def logout():
 def invited(user, back_url: str):
     """Send a newly invited ``user`` the e-mail, commit, say so and go back to ``back_url``."""
     send_password_link(user, "invitation")
+    record_outcome(back_url)
     db.session.commit()
     flash(_("%(email)s was invited by e-mail to use the portal.", email=user.email), "success")
     return redirect(back_url)

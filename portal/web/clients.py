@@ -72,7 +72,7 @@ class ClientForm(SubmissionTokenMixin, FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(SubmissionTokenMixin, FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
 
@@ -227,6 +227,7 @@ def edit(client_id: uuid.UUID):
 
 @bp.route("/<uuid:client_id>/users", methods=["POST"])
 @staff_only
+@once_per_submission
 def invite(client_id: uuid.UUID):
     client = get_or_404(Client, client_id)
     invite_form = InviteForm(prefix=INVITE_PREFIX)

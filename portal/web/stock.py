@@ -30,6 +30,7 @@ from portal.web.products import (
     render_product,
     uuid_arg,
 )
+from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 
@@ -58,7 +59,7 @@ def _not_zero(form, field) -> None:
         raise ValidationError(_l("The quantity must not be zero."))
 
 
-class CorrectionForm(FlaskForm):
+class CorrectionForm(SubmissionTokenMixin, FlaskForm):
     """A stock correction: where, how many (signed) and why."""
 
     warehouse_id = SelectField(_l("Warehouse"), validators=[DataRequired()])
@@ -90,6 +91,7 @@ def correction_form_for() -> CorrectionForm:
 
 @bp.route("/products/<uuid:product_id>/corrections", methods=["POST"])
 @staff_only
+@once_per_submission
 def correct(product_id: uuid.UUID):
     product = get_visible_or_404(Product, product_id)
     form = CorrectionForm()
@@ -103,6 +105,8 @@ def correct(product_id: uuid.UUID):
             db.session.rollback()
             form_errors_to_fields(form, error)
         else:
+            detail = url_for("products.detail", product_id=product.id) + "#history"
+            record_outcome(detail)
             db.session.commit()
             flash(
                 _(
@@ -112,7 +116,7 @@ def correct(product_id: uuid.UUID):
                 ),
                 "success",
             )
-            return redirect(url_for("products.detail", product_id=product.id) + "#history")
+            return redirect(detail)
     return render_product(product, correction_form=form, status=422)
 
 

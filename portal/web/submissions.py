@@ -20,6 +20,7 @@ older pages) is taken as a first submission.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from functools import wraps
@@ -27,7 +28,7 @@ from functools import wraps
 from flask import flash, g, redirect, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKeyConstraint, String, select
+from sqlalchemy import ForeignKeyConstraint, String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
@@ -37,6 +38,10 @@ from portal.tenants.scoping import TenantOwned
 
 #: The form field (and request parameter) that carries the token.
 TOKEN_FIELD = "submission_token"  # noqa: S105 - a field name, not a secret
+
+#: How long a sent form is remembered: a repeat within this time is refused as "already
+#: done"; older tokens are deleted by the next submission in the tenant.
+KEEP_DAYS = 7
 
 ALREADY_DONE = _l(
     "This was already done: the form had been sent before, and nothing was done twice."
@@ -74,7 +79,10 @@ class SubmissionTokenMixin:
 
 
 def _token_from_request() -> uuid.UUID | None:
-    raw = request.form.get(TOKEN_FIELD, "")
+    # A form with a prefix (two forms on one page) sends "<prefix>-submission_token".
+    raw = request.form.get(TOKEN_FIELD, "") or next(
+        (value for key, value in request.form.items() if key.endswith("-" + TOKEN_FIELD)), ""
+    )
     try:
         return uuid.UUID(raw) if raw else None
     except ValueError:
@@ -85,9 +93,24 @@ def _earlier(token: uuid.UUID) -> FormSubmission | None:
     return db.session.scalar(select(FormSubmission).where(FormSubmission.id == token))
 
 
+def _forget_old_tokens() -> None:
+    """Delete the tenant's tokens of forms shown more than :data:`KEEP_DAYS` ago.
+
+    Token ids are time-ordered (UUIDv7: the first 48 bits are the milliseconds when the form
+    was shown), so this is a range on the primary key, not a scan.
+    """
+    cutoff = int((time.time() - KEEP_DAYS * 86400) * 1000)
+    db.session.execute(
+        delete(FormSubmission)
+        .where(FormSubmission.id < uuid.UUID(int=cutoff << 80))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _claim(token: uuid.UUID) -> FormSubmission | None:
     """Write the token in the current transaction; return the earlier submission instead
     when the token was used already."""
+    _forget_old_tokens()
     earlier = _earlier(token)
     if earlier is not None:
         return earlier

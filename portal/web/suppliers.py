@@ -110,7 +110,7 @@ class SupplierForm(SubmissionTokenMixin, FlaskForm):
     )
 
 
-class InviteForm(FlaskForm):
+class InviteForm(SubmissionTokenMixin, FlaskForm):
     email = EmailField(_l("E-mail address"), validators=[DataRequired(), Length(max=254)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     locale = SelectField(
@@ -597,6 +597,7 @@ def remove_link(supplier_id: uuid.UUID, link_id: uuid.UUID):
 
 @bp.route("/<uuid:supplier_id>/users", methods=["POST"])
 @staff_only
+@once_per_submission
 def invite(supplier_id: uuid.UUID):
     supplier = get_or_404(Supplier, supplier_id)
     form = _invite_form(request.form)

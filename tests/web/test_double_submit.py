@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,13 +24,14 @@ from live_http import LiveBrowser, Response
 from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
+from portal.accounts.models import User
 from portal.audit.models import AuditEntry
 from portal.core.clients.models import Client
 from portal.core.orders.models import Order, OrderStatus, Shipment
 from portal.core.purchasing import ordering
 from portal.core.purchasing.models import PurchaseOrder
 from portal.core.purchasing.models import PurchaseOrderStatus as POStatus
-from portal.core.stock.models import StockLevel
+from portal.core.stock.models import StockLevel, StockMovement
 from portal.core.suppliers.models import CatalogueItem, CatalogueMatch, Supplier, SupplierClient
 from portal.db import db
 from portal.outbox.models import OutboxMessage
@@ -260,6 +262,51 @@ def test_duplicate_sent_twice_at_once_makes_one_copy(shop):
     assert count(shop, Order) == 2
 
 
+def test_stock_correction_sent_twice_at_once_corrects_once(shop):
+    browser = shop.browser(shop.staff_email)
+    page = browser.get(f"/products/{shop.product_id}")
+    warehouse = re.search(r'name="warehouse_id"[^>]*>\s*<option[^>]*value="([^"]+)"', page.text)
+    assert warehouse, page.text[:500]
+    form = {
+        "csrf_token": hidden(CSRF, page),
+        "submission_token": hidden(TOKEN, page),
+        "warehouse_id": warehouse.group(1),
+        "quantity": "5",
+        "note": "stocktaking difference",
+    }
+    movements = count(shop, StockMovement)
+
+    answers = at_once(
+        *[lambda: browser.post(f"/stock/products/{shop.product_id}/corrections", form)] * 2
+    )
+
+    assert [answer.status for answer in answers] == [302, 302]
+    assert len({answer.headers["Location"] for answer in answers}) == 1
+    assert count(shop, StockMovement) == movements + 1
+    assert shop.stock() == (STOCK + 5, 0)
+
+
+def test_an_invitation_sent_twice_at_once_invites_once(shop, smtp_server):
+    browser = shop.browser(shop.staff_email)
+    page = browser.get(f"/clients/{shop.client_id}")
+    token = re.search(r'name="invite-submission_token"[^>]*value="([^"]+)"', page.text)
+    assert token, page.text[:500]
+    form = {
+        "invite-csrf_token": hidden(CSRF, page),
+        "csrf_token": hidden(CSRF, page),
+        "invite-submission_token": unescape(token.group(1)),
+        "invite-email": "new.colleague@double.test",
+        "invite-name": "New Colleague",
+    }
+    users = count(shop, User)
+
+    answers = at_once(*[lambda: browser.post(f"/clients/{shop.client_id}/users", form)] * 2)
+
+    assert [answer.status for answer in answers] == [302, 302], [a.text[:300] for a in answers]
+    assert count(shop, User) == users + 1
+    assert count(shop, FormSubmission) == 1
+
+
 # --- status changes: the row lock -----------------------------------------------------------
 
 
@@ -383,3 +430,19 @@ def test_send_clicked_twice_at_once_queues_one_transfer(shop):
     assert "was sent to Double Factory" in messages
     # Depending on whether the second request read the order before the first one's commit.
     assert str(ordering.SEND_REFUSED) in messages or "Someone else changed this" in messages
+
+
+def test_tokens_of_forms_shown_over_a_week_ago_are_forgotten(shop):
+    from portal.web.submissions import KEEP_DAYS
+
+    user_id = shop.query(select(User.id).where(User.email == shop.client_email))
+    days_ago = int((time.time() - (KEEP_DAYS + 1) * 86400) * 1000)
+    old = uuid.UUID(int=(days_ago << 80) | (0x7 << 76) | (0b10 << 62) | 12345)
+    shop.run(lambda: db.session.add(FormSubmission(id=old, user_id=user_id)))
+    browser = shop.browser()
+
+    sent = browser.post("/orders/new", order_form(browser.get("/orders/new")))
+
+    assert sent.status == 302
+    assert count(shop, FormSubmission, FormSubmission.id == old) == 0
+    assert count(shop, FormSubmission) == 1
