@@ -278,7 +278,12 @@ def authenticate(
         ):
             _report_failures(user, failures_before + 1)
         raise LoginRefused(_l("The e-mail address or password is not correct."))
-    attempt.succeeded = True
+    if device is not None:
+        # A known browser's success is neither a failure nor the success that would give a
+        # guesser elsewhere fresh free attempts (failures count since the last success).
+        db.session.delete(attempt)
+    else:
+        attempt.succeeded = True
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = utcnow()

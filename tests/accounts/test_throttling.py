@@ -155,6 +155,22 @@ def test_the_owners_known_browser_gets_in_while_the_account_is_throttled(
     assert mine.get("/dashboard").status_code == 200
 
 
+def test_the_owners_login_from_a_known_browser_does_not_reset_the_guessers_wait(
+    app, client_for, create_user, tenant, delay
+):
+    limit = app.config["PORTAL_LOGIN_ATTEMPTS_PER_ACCOUNT"]
+    user = create_user(tenant)
+    mine = known_browser(client_for, tenant, user)
+    fail(client_for, tenant, user.email, limit)
+
+    assert post_login(mine, user.email, DEFAULT_PASSWORD).status_code == 302
+
+    # The guesser gets no fresh free attempts from the owner's login.
+    guess = post_login(client_for(tenant), user.email, "wrong guess again", ip="203.0.113.9")
+    assert guess.status_code == 429
+    assert TOO_MANY in guess.get_data(as_text=True)
+
+
 def test_a_known_browser_still_needs_the_right_password(
     app, client_for, create_user, tenant, delay
 ):
