@@ -13,7 +13,6 @@ from flask import (
     abort,
     flash,
     g,
-    has_request_context,
     redirect,
     render_template,
     request,
@@ -23,6 +22,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal.accounts.links import public_url
 from portal.accounts.login import role_required
 from portal.accounts.models import Role
 from portal.branding.forms import DomainForm, RemoveDomainForm, ResetForm, branding_form
@@ -86,14 +86,22 @@ def asset_url(kind: str, *, external: bool = False) -> str | None:
     is a static file.
     """
     tenant = g.get("tenant")
-    if tenant is None or (external and not has_request_context()):
+    if tenant is None:
         return None
+
+    def address(endpoint: str, **values) -> str:
+        # For e-mails: the tenant's public address, never the request's host (which may be
+        # anything the sender typed), and the same in a worker without a request.
+        if external:
+            return public_url(endpoint, tenant=tenant, **values)
+        return url_for(endpoint, **values)
+
     settings = tenant.theme_settings or {}
     found = asset_id(settings, AssetKind(kind))
     if found:
-        return url_for("branding.asset", kind=kind, v=found, _external=external)
+        return address("branding.asset", kind=kind, v=found)
     if kind == AssetKind.LOGO and isinstance(settings.get("logo"), str) and settings["logo"]:
-        return url_for("static", filename=settings["logo"], _external=external)
+        return address("static", filename=settings["logo"])
     return None
 
 

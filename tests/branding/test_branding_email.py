@@ -50,3 +50,32 @@ def test_every_html_email_uses_the_branded_layout(name):
     source = (PROJECT_ROOT / "portal" / "templates" / "email" / f"{name}.html").read_text()
     assert source.startswith('{% extends "email/_layout.html" %}')
     assert (PROJECT_ROOT / "portal" / "templates" / "email" / f"{name}.txt").is_file()
+
+
+def test_the_logo_in_an_email_comes_from_the_public_address_not_the_request(
+    app, branding, create_user, client_for, tenant, saved_settings, mailbox, make_image
+):
+    from portal.testing.fixtures import tenant_host
+
+    branding.save(logo=(io.BytesIO(make_image()), "logo.png"))
+    logo = saved_settings(tenant)["assets"]["logo"]
+    staff = create_user(tenant, "staff")
+    client = create_user(tenant, "client")
+    browser = client_for(f"{tenant_host(tenant)}:31337")
+    browser.login(staff.email)
+    page = f"/clients/{client.client_id}"
+    answer = browser.post(
+        f"{page}/users",
+        data={
+            "invite-csrf_token": browser.csrf_token(page),
+            "invite-email": "colleague@example.com",
+            "invite-name": "Colleague",
+        },
+    )
+    assert answer.status_code == 302
+    with app.app_context():
+        deliver_due()
+    [message] = mailbox.to("colleague@example.com")
+    html = message.get_body(("html",)).get_content()
+    assert "31337" not in html
+    assert f'<img src="http://{tenant_host(tenant)}/branding/logo?v={logo}"' in html
