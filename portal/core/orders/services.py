@@ -256,6 +256,38 @@ def _settle_status(order: Order) -> None:
         _set_status(order, wanted, "backordered" if short else "allocated")
 
 
+_RELEASABLE = (OrderStatus.PROCESSING, OrderStatus.BACKORDER, OrderStatus.PARTIALLY_SHIPPED)
+
+
+def lock_backorders(product_ids: Iterable[uuid.UUID], warehouse_id: uuid.UUID) -> None:
+    """Hold the rows of every order that arriving stock of ``product_ids`` may be promised to.
+
+    Shipping and submitting lock the order first and the stock rows after it; stock that
+    arrives locks its stock row and then promises it to waiting orders. So that the two
+    never wait for each other in a circle (a deadlock on PostgreSQL), whatever brings
+    stock in calls this first, for all its products at once, before the first stock row;
+    the orders are locked in the order of their ids. Does nothing on SQLite, where writers
+    run one after the other.
+    """
+    product_ids = sorted(set(product_ids))
+    if not product_ids or db.session.get_bind().dialect.name != "postgresql":
+        return
+    db.session.execute(
+        select(Order.id)
+        .join(
+            OrderLine, (OrderLine.tenant_id == Order.tenant_id) & (OrderLine.order_id == Order.id)
+        )
+        .where(
+            OrderLine.product_id.in_(product_ids),
+            Order.warehouse_id == warehouse_id,
+            Order.status.in_(_RELEASABLE),
+            OrderLine.waiting(),
+        )
+        .order_by(Order.id)
+        .with_for_update(of=Order)
+    ).all()
+
+
 def release_backorders(product_id: uuid.UUID, warehouse_id: uuid.UUID) -> int:
     """Promise newly arrived stock to waiting order lines, oldest order first.
 
@@ -267,9 +299,7 @@ def release_backorders(product_id: uuid.UUID, warehouse_id: uuid.UUID) -> int:
         .where(
             OrderLine.product_id == product_id,
             Order.warehouse_id == warehouse_id,
-            Order.status.in_(
-                [OrderStatus.PROCESSING, OrderStatus.BACKORDER, OrderStatus.PARTIALLY_SHIPPED]
-            ),
+            Order.status.in_(_RELEASABLE),
             OrderLine.waiting(),
         )
         .order_by(Order.submitted_at, Order.id)

@@ -15,7 +15,7 @@ from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
-from portal.core.orders.services import LineInput, validate_lines
+from portal.core.orders.services import LineInput, lock_backorders, validate_lines
 from portal.core.purchasing.models import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -238,6 +238,8 @@ def receive_goods(
     receipt = GoodsReceipt(
         purchase_order_id=po.id, received_by_id=current_actor().user_id, note=note.strip()[:500]
     )
+    # Every order these goods may be promised to, before the first stock row changes.
+    lock_backorders({line.product_id for line, _ in wanted}, po.warehouse_id)
     for line, quantity in wanted:
         line.received += quantity
         receipt.lines.append(GoodsReceiptLine(purchase_order_line_id=line.id, quantity=quantity))

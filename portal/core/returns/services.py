@@ -13,6 +13,7 @@ from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
+from portal.core.orders.services import lock_backorders
 from portal.core.products.models import Product
 from portal.core.returns.models import (
     Disposition,
@@ -168,6 +169,11 @@ def process_return(
                 for row in missing
             ],
         )
+    # Every order the restocked units may be promised to, before the first stock row.
+    lock_backorders(
+        {line.product_id for line in ret.lines if dispositions[line.id] == Disposition.RESTOCK},
+        ret.warehouse_id,
+    )
     for line in ret.lines:
         line.disposition = dispositions[line.id]
         if line.disposition == Disposition.RESTOCK:

@@ -101,6 +101,11 @@ def record_movement(
     """
     if quantity == 0:
         raise DomainError(_l("The quantity must not be zero."), "quantity")
+    if quantity > 0:
+        from portal.core.orders.services import lock_backorders
+
+        # The orders it may go to before the stock row (see lock_backorders).
+        lock_backorders([product.id], warehouse_id)
     _ensure_level(product.id, warehouse_id)
     balance = _change_level(product.id, warehouse_id, quantity, -release_promised)
     if balance is None:
