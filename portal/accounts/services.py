@@ -339,6 +339,18 @@ def start_session(user: User, ip_address: str | None, user_agent: str | None) ->
     return login
 
 
+def previous_login(user: User) -> UserSession | None:
+    """Return the user's login before the current one (when, from where), or None.
+
+    ``user.last_login_at`` is the current login itself once the user is in, so pages that
+    tell users when they last logged in (to spot a login that was not theirs) ask here.
+    """
+    query = select(UserSession).where(UserSession.user_id == user.id)
+    if user.session_id:
+        query = query.where(UserSession.id != user.session_id)
+    return db.session.scalar(query.order_by(UserSession.created_at.desc()).limit(1))
+
+
 def load_session_user(session_id: str) -> User | None:
     """Return the user of a live session, or None when it ended or timed out."""
     try:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from portal.accounts.models import Role
+from portal.accounts.services import previous_login
 from portal.branding.services import welcome_text
 from portal.core.dashboard import dashboard_figures
 from portal.i18n import start_of_day
@@ -72,7 +73,12 @@ def dashboard_context() -> dict:
     ``view`` is "staff" (the tenant's figures), "client" (the client's own), "no_access"
     (a client user whose company has no portal access) or "supplier".
     """
-    context = {"link": link, "figures": None, "welcome": _welcome()}
+    context = {
+        "link": link,
+        "figures": None,
+        "welcome": _welcome(),
+        "previous_login": previous_login(current_user),
+    }
     if current_user.role in STAFF_ROLES:
         view, client_id = "staff", None
     elif current_user.role == Role.CLIENT:

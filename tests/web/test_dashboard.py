@@ -180,3 +180,19 @@ def test_the_number_of_queries_does_not_grow_with_the_data(
     few = queries()
     add(20)
     assert queries() == few
+
+
+def test_the_dashboard_shows_the_previous_login_not_the_current_one(
+    client_for, create_user, tenant
+):
+    user = create_user(tenant, "staff")
+    first = client_for(tenant)
+    assert first.login(user.email).status_code == 302
+    assert "This is your first login." in text_of(first.get("/dashboard"))
+
+    second = client_for(tenant)
+    assert second.login(user.email).status_code == 302
+    page = text_of(second.get("/dashboard"))
+    assert "This is your first login." not in page
+    facts = re.search(r"Previous login</dt>\s*<dd>(.*?)</dd>", page, re.S).group(1)
+    assert re.search(r"\d", facts), facts
