@@ -195,6 +195,43 @@ def _http_url(env: Mapping[str, str], name: str) -> str | None:
     return raw if raw.endswith("/") else raw + "/"
 
 
+def _nameservers(env: Mapping[str, str], name: str) -> list[tuple[str, int]]:
+    """Parse ``"192.0.2.53, 127.0.0.1:5353, [2001:db8::53]:53"`` into (address, port) pairs."""
+    import ipaddress
+
+    raw = (env.get(PREFIX + name) or "").strip()
+    servers = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        address, port = item, "53"
+        if item.startswith("["):
+            address, _sep, rest = item[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else "53"
+        elif item.count(":") == 1:
+            address, port = item.split(":")
+        try:
+            ipaddress.ip_address(address)
+            number = int(port)
+        except ValueError:
+            number = 0
+        if not 1 <= number <= 65535:
+            raise ConfigError(
+                f"{PREFIX}{name} must list IP addresses with optional ports "
+                f"(192.0.2.53, 127.0.0.1:5353), got {item!r}"
+            )
+        servers.append((address, number))
+    return servers
+
+
+def _schemes(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = (env.get(PREFIX + name) or "").strip().lower()
+    if not raw:
+        return default
+    schemes = tuple(filter(None, (part.strip() for part in raw.split(","))))
+    if not schemes or any(scheme not in ("http", "https") for scheme in schemes):
+        raise ConfigError(f"{PREFIX}{name} must list http and/or https, got {raw!r}")
+    return schemes
+
+
 def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Return the Flask configuration built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -273,6 +310,21 @@ def load_settings(instance_path: Path, env: Mapping[str, str] | None = None) -> 
         # example https://api.pwnedpasswords.com/range/
         "PORTAL_BREACHED_PASSWORDS_URL": _http_url(env, "BREACHED_PASSWORDS_URL"),
         "PORTAL_BREACHED_PASSWORDS_TIMEOUT": _integer(env, "BREACHED_PASSWORDS_TIMEOUT", 3, 1, 30),
+        # Proof of ownership of custom domains (portal.tenants.domains, docs/operations.md):
+        # the nameservers asked for the TXT record (the system's when empty), how the
+        # well-known file is fetched, and for how many days a pending domain is checked.
+        "PORTAL_DNS_NAMESERVERS": _nameservers(env, "DNS_NAMESERVERS"),
+        "PORTAL_DOMAIN_CHECK_HTTP_SCHEMES": _schemes(
+            env, "DOMAIN_CHECK_HTTP_SCHEMES", ("https", "http")
+        ),
+        "PORTAL_DOMAIN_CHECK_HTTP_PORT": _integer(env, "DOMAIN_CHECK_HTTP_PORT", 0, 0, 65535)
+        or None,
+        "PORTAL_DOMAIN_CHECK_TIMEOUT": _integer(env, "DOMAIN_CHECK_TIMEOUT", 5, 1, 30),
+        "PORTAL_DOMAIN_CHECK_DAYS": _integer(env, "DOMAIN_CHECK_DAYS", 7, 1, 90),
+        # Off: a domain that points to a private or local address is not fetched from.
+        "PORTAL_DOMAIN_CHECK_PRIVATE_ADDRESSES": _boolean(
+            env, "DOMAIN_CHECK_PRIVATE_ADDRESSES", False
+        ),
         "MAIL_SERVER": env.get(PREFIX + "MAIL_SERVER", "127.0.0.1"),
         "MAIL_PORT": _integer(env, "MAIL_PORT", 465 if mail_security == "tls" else 25, 1, 65535),
         "MAIL_SECURITY": mail_security,

@@ -146,7 +146,8 @@ class DomainForm(FlaskForm):
         _l("Domain"),
         validators=[DataRequired(), Length(max=253)],
         description=_l(
-            "For example portal.example.com. Point the domain's DNS to this service first."
+            "For example portal.example.com. It serves the portal once you have proved that "
+            "it is yours; the steps are shown after you add it."
         ),
         render_kw={"spellcheck": "false", "autocomplete": "off"},
     )
@@ -154,6 +155,12 @@ class DomainForm(FlaskForm):
 
 class RemoveDomainForm(FlaskForm):
     """Remove one custom domain (the button of each row)."""
+
+    domain = StringField(validators=[DataRequired(), Length(max=253)])
+
+
+class CheckDomainForm(FlaskForm):
+    """Check one pending or failed custom domain now (the button of each row)."""
 
     domain = StringField(validators=[DataRequired(), Length(max=253)])
 

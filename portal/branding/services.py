@@ -36,8 +36,9 @@ from sqlalchemy import delete, select
 from portal.audit.services import diff, record
 from portal.branding.models import AssetKind, BrandingAsset
 from portal.core.errors import DomainError, too_long
-from portal.db import db
-from portal.tenants.models import Tenant, TenantDomain
+from portal.db import db, utcnow
+from portal.tenants.models import DomainStatus, Tenant, TenantDomain
+from portal.tenants.services import DOMAIN as DOMAIN_NAME
 from portal.tenants.services import TenantError, add_domain, normalise_domain
 from portal.themes import DEFAULT_THEME, ContrastPair, Theme, available_themes
 
@@ -552,12 +553,50 @@ def initial_choices(settings: dict[str, Any] | None, locales: list[str]) -> dict
 
 
 def add_custom_domain(tenant: Tenant, domain: str) -> TenantDomain:
-    """Register ``domain`` for ``tenant`` with an audit entry; refusals name the field."""
+    """Register ``domain`` for ``tenant``, pending until its ownership is proved, with an
+    audit entry; refusals name the field."""
     try:
         entry = add_domain(tenant, domain)
     except TenantError as error:
         raise DomainError(error.args[0], "domain") from None
-    record("tenant.domain_added", tenant, changes={"domain": [None, entry.domain]})
+    record(
+        "tenant.domain_added",
+        tenant,
+        changes={"domain": [None, entry.domain]},
+        details={"status": entry.status.value},
+    )
+    return entry
+
+
+def _own_domain(tenant: Tenant, domain: str) -> TenantDomain:
+    """Return ``tenant``'s domain ``domain``; another tenant's is refused as unknown."""
+    name = normalise_domain(domain)
+    # What is no domain name is nobody's domain, and is never sent to the database.
+    entry = db.session.get(TenantDomain, name) if DOMAIN_NAME.match(name) else None
+    if entry is None or entry.tenant_id != tenant.id:
+        raise DomainError(_l("%(domain)s is not a domain of this portal.", domain=name), "domain")
+    return entry
+
+
+def check_custom_domain(tenant: Tenant, domain: str) -> TenantDomain:
+    """Have ``tenant``'s pending or failed ``domain`` checked as soon as the worker can; a
+    failed one starts a new checking period. The caller commits, then queues the check
+    (:func:`portal.tenants.domains.queue_domain_checks`)."""
+    entry = _own_domain(tenant, domain)
+    if entry.status == DomainStatus.VERIFIED:
+        raise DomainError(_l("%(domain)s is verified already.", domain=entry.domain), "domain")
+    now = utcnow()
+    if entry.status == DomainStatus.FAILED:
+        entry.status = DomainStatus.PENDING
+        entry.pending_since = now
+        entry.check_count = 0
+        record(
+            "tenant.domain_check_restarted",
+            tenant,
+            changes={"status": ["failed", "pending"]},
+            details={"domain": entry.domain},
+        )
+    entry.next_check_at = now
     return entry
 
 
@@ -567,15 +606,19 @@ def remove_custom_domain(tenant: Tenant, domain: str, *, in_use: str | None = No
 
     ``in_use`` is the host the admin is working on: removing it would lock them out.
     """
-    name = normalise_domain(domain)
-    entry = db.session.get(TenantDomain, name)
-    if entry is None or entry.tenant_id != tenant.id:
-        raise DomainError(_l("%(domain)s is not a domain of this portal.", domain=name), "domain")
+    entry = _own_domain(tenant, domain)
+    name = entry.domain
     if in_use is not None and normalise_domain(in_use) == name:
         raise DomainError(
             _l("You are using %(domain)s right now, so it cannot be removed here.", domain=name),
             "domain",
         )
+    status = entry.status.value
     tenant.domains.remove(entry)  # delete-orphan: the row goes at the next flush
-    record("tenant.domain_removed", tenant, changes={"domain": [name, None]})
+    record(
+        "tenant.domain_removed",
+        tenant,
+        changes={"domain": [name, None]},
+        details={"status": status},
+    )
     return name

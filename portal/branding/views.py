@@ -11,6 +11,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -25,7 +26,13 @@ from flask_babel import lazy_gettext as _l
 from portal.accounts.links import public_url
 from portal.accounts.login import role_required
 from portal.accounts.models import Role
-from portal.branding.forms import DomainForm, RemoveDomainForm, ResetForm, branding_form
+from portal.branding.forms import (
+    CheckDomainForm,
+    DomainForm,
+    RemoveDomainForm,
+    ResetForm,
+    branding_form,
+)
 from portal.branding.models import AssetKind
 from portal.branding.services import (
     COLOUR_KEYS,
@@ -36,6 +43,7 @@ from portal.branding.services import (
     ContrastRefused,
     add_custom_domain,
     asset_id,
+    check_custom_domain,
     contrast_warnings,
     effective_colours,
     find_asset,
@@ -50,6 +58,7 @@ from portal.branding.services import (
 from portal.core.errors import DomainError
 from portal.db import db
 from portal.i18n import enabled_locales, html_lang
+from portal.tenants import domains as domain_checks
 from portal.tenants.models import Tenant
 from portal.tenants.resolver import host_name
 from portal.themes import available_themes, theme_for
@@ -202,7 +211,24 @@ def _render_page(tenant: Tenant, *, form=None, domain_form=None, reset_form=None
         minimum_contrast=MINIMUM_CONTRAST,
         colour_keys=COLOUR_KEYS,
         current_host=host_name(request.host),
+        domain_rows=_domain_rows(tenant),
     ), status
+
+
+def _domain_rows(tenant: Tenant) -> list[dict[str, Any]]:
+    """Return per custom domain what its row shows: the state, what was found at the last
+    check, and what to publish to prove ownership."""
+    return [
+        {
+            "entry": entry,
+            "findings": [domain_checks.finding_message(found) for found in entry.findings or ()],
+            "record_name": domain_checks.challenge_name(entry.domain),
+            "record_value": domain_checks.challenge_value(entry.verification_token),
+            "file_urls": domain_checks.well_known_urls(entry.domain, entry.verification_token),
+            "token": entry.verification_token,
+        }
+        for entry in tenant.domains
+    ]
 
 
 def _contrast_checks(theme) -> str:
@@ -297,6 +323,26 @@ def remove_domain():
     else:
         db.session.commit()
         flash(_("The domain %(domain)s was removed.", domain=removed), "success")
+    return redirect(url_for("branding.edit", _anchor="domains"))
+
+
+@bp.route("/admin/branding/domains/check", methods=["POST"])
+@role_required(Role.ADMIN)
+def check_domain():
+    tenant = _tenant()
+    form = CheckDomainForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        entry = check_custom_domain(tenant, form.domain.data)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error.message), "error")
+    else:
+        name = entry.domain
+        db.session.commit()
+        domain_checks.queue_domain_checks(current_app._get_current_object())
+        flash(_("The domain %(domain)s will be checked in a moment.", domain=name), "success")
     return redirect(url_for("branding.edit", _anchor="domains"))
 
 

@@ -56,7 +56,8 @@ class TenantSnapshot:
             timezone=tenant.timezone or "UTC",
             enabled_locales=list(tenant.enabled_locales or []),
             theme_settings=dict(tenant.theme_settings or {}),
-            domains=[d.domain for d in tenant.domains],
+            # Only verified domains serve the tenant (a pending one is anybody's claim).
+            domains=[d.domain for d in tenant.domains if d.is_verified],
             second_factor_policy=str(tenant.second_factor_policy or "optional"),
         )
 
@@ -160,6 +161,18 @@ def _collect_changed_tenants(session: Session, flush_context) -> None:
                 changed.update(("domain", domain.domain) for domain in loaded)
         elif isinstance(obj, TenantDomain):
             changed.add(("domain", obj.domain))
+            owner = inspect(obj).attrs.tenant.loaded_value
+            slug = owner.__dict__.get("slug") if owner not in (NO_VALUE, None) else None
+            if slug:
+                changed.add(("slug", slug))  # the tenant's snapshot lists its domains
+
+
+def forget_after_commit(session: Session, slug: str, *domains: str) -> None:
+    """Drop the cached snapshots of the tenant ``slug`` and of ``domains`` when ``session``
+    commits: for changes the flush does not see (a domain verified by the worker)."""
+    changed = session.info.setdefault("portal.changed_hosts", set())
+    changed.add(("slug", slug))
+    changed.update(("domain", domain) for domain in domains)
 
 
 @event.listens_for(Session, "after_commit")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy_utils import LocaleType
 
-from portal.db import Timestamped, db, enum_type, uuid7
+from portal.db import Timestamped, db, enum_type, utcnow, uuid7
 
 
 class TenantStatus(enum.StrEnum):
@@ -75,8 +76,17 @@ class Tenant(Timestamped, db.Model):
         return f"<Tenant {self.slug}>"
 
 
+class DomainStatus(enum.StrEnum):
+    """Whether a custom domain serves the tenant's portal: only once its owner has proved,
+    through DNS or a file on the domain, that the tenant controls it."""
+
+    PENDING = "pending"  # waiting for the proof; rechecked by the worker
+    VERIFIED = "verified"  # the proof was found (or an operator added it): served
+    FAILED = "failed"  # no proof within the checking period; "check now" starts again
+
+
 class TenantDomain(db.Model):
-    """A custom domain under which a tenant's portal is also served."""
+    """A custom domain under which a tenant's portal is also served, once verified."""
 
     __tablename__ = "tenant_domains"
     __table_args__ = {"info": {"platform": True}}
@@ -85,4 +95,24 @@ class TenantDomain(db.Model):
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
+    status: Mapped[DomainStatus] = mapped_column(
+        enum_type(DomainStatus, length=20), default=DomainStatus.PENDING
+    )
+    # The secret the tenant publishes (DNS TXT record or well-known file) to prove control.
+    verification_token: Mapped[str] = mapped_column(String(64))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Start of the current checking period; "check now" on a failed domain restarts it.
+    pending_since: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    checked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # When the worker checks next; NULL once verified or failed.
+    next_check_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    check_count: Mapped[int] = mapped_column(default=0)
+    # What the last check found instead of the proof: ``[{"code": ..., **params}]``, each
+    # shown with its translated message (portal.tenants.domains.finding_message).
+    findings: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, default=None)
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
+
+    @property
+    def is_verified(self) -> bool:
+        return self.status == DomainStatus.VERIFIED

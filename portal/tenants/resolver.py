@@ -1,6 +1,6 @@
 """Find the tenant of a request from its Host header, once, in one place.
 
-``<slug>.<PORTAL_BASE_DOMAIN>`` and the tenant's registered custom domains lead to the tenant;
+``<slug>.<PORTAL_BASE_DOMAIN>`` and the tenant's verified custom domains lead to the tenant;
 the bare base domain serves the platform's own pages; any other host is not ours and gets 404.
 """
 
@@ -16,7 +16,7 @@ from portal.tenants.context import (
     enter_request_tenant,
     leave_request_tenant,
 )
-from portal.tenants.models import Tenant, TenantDomain
+from portal.tenants.models import DomainStatus, Tenant, TenantDomain
 from portal.tenants.scoping import apply_database_tenant
 
 PLATFORM = "platform"
@@ -44,7 +44,12 @@ def resolve_tenant(host: str, base_domain: str) -> TenantSnapshot | str | None:
             return None
         tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     else:
-        domain = db.session.get(TenantDomain, host)
+        # A pending domain is a claim nobody has proved yet: it is not ours to serve.
+        domain = db.session.scalar(
+            select(TenantDomain).where(
+                TenantDomain.domain == host, TenantDomain.status == DomainStatus.VERIFIED
+            )
+        )
         tenant = domain.tenant if domain is not None else None
     if tenant is None:
         return None  # unknown hosts are not cached: nobody can fill the cache with them

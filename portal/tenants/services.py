@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_ngettext as _ln
 from sqlalchemy import func, select
 
 from portal.core.warehouses.services import create_default_warehouse
@@ -20,6 +23,8 @@ DOMAIN = re.compile(
 # Subdomains the platform keeps for itself.
 RESERVED_SLUGS = frozenset({"www", "api", "admin", "static", "mail", "platform", "status"})
 SUPPORTED_LOCALES = ("en", "de")
+# Custom domains a tenant admin may register: each pending one costs the worker look-ups.
+MAX_DOMAINS = 20
 
 
 class TenantError(ValueError):
@@ -36,6 +41,7 @@ def valid_timezone(name: str) -> bool:
 
 
 def normalise_domain(domain: str) -> str:
+    """Return ``domain`` as stored: trimmed, lower-case, without a trailing dot."""
     return domain.strip().lower().rstrip(".")
 
 
@@ -82,21 +88,75 @@ def create_tenant(
     )
     db.session.add(tenant)
     for domain in domains:
-        add_domain(tenant, domain)
+        add_domain(tenant, domain, verified=True)  # the operator's word is the proof
     db.session.flush()
     with tenant_context(tenant):
         create_default_warehouse()
     return tenant
 
 
-def add_domain(tenant: Tenant, domain: str) -> TenantDomain:
-    """Register ``domain`` as a custom domain of ``tenant``."""
-    domain = normalise_domain(domain)
+def domain_refusal(domain: str, base_domain: str):
+    """Return why ``domain`` (normalised) cannot be a custom domain, or None.
+
+    Refused: what is not a domain name, a single label, an IP address, and the base domain
+    and every name under it (those are the platform's: ``<slug>.<base>`` is a tenant's).
+    """
+    base = normalise_domain(base_domain)
+    if domain == base or domain.endswith("." + base):
+        return _l(
+            "%(domain)s belongs to this platform (%(base)s); please enter a domain of your own.",
+            domain=domain,
+            base=base,
+        )
+    try:
+        ipaddress.ip_address(domain.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return _l("%(domain)s is an IP address; please enter a domain name.", domain=domain)
     if not DOMAIN.match(domain):
-        raise TenantError(_l("%(domain)s is not a domain name.", domain=domain))
+        if SLUG.match(domain):  # one label, such as "intranet"
+            return _l(
+                "%(domain)s is not a complete domain name: enter one such as portal.example.com.",
+                domain=domain,
+            )
+        return _l("%(domain)s is not a domain name.", domain=domain)
+    if domain.rsplit(".", 1)[-1].isdigit():
+        # "127.1" or "10.0.1": no top-level domain is numeric, and resolvers read these as
+        # IP addresses.
+        return _l("%(domain)s is an IP address; please enter a domain name.", domain=domain)
+    return None
+
+
+def add_domain(
+    tenant: Tenant, domain: str, *, verified: bool = False, base_domain: str | None = None
+) -> TenantDomain:
+    """Register ``domain`` as a custom domain of ``tenant``; the caller commits.
+
+    A domain starts pending: it serves the portal once the tenant has proved that it
+    controls it (:mod:`portal.tenants.domains`). ``verified`` is for the platform operator,
+    who is trusted (``portal tenant create --domain``).
+    """
+    from portal.tenants.domains import new_domain
+
+    domain = normalise_domain(domain)
+    if base_domain is None:
+        base_domain = current_app.config["PORTAL_BASE_DOMAIN"]
+    refusal = domain_refusal(domain, base_domain)
+    if refusal is not None:
+        raise TenantError(refusal)
+    # Whose it is stays unsaid: that a domain is taken is all another tenant may learn.
     if db.session.get(TenantDomain, domain) is not None:
         raise TenantError(_l("The domain %(domain)s is already in use.", domain=domain))
-    entry = TenantDomain(domain=domain, tenant=tenant)
+    if not verified and len(tenant.domains) >= MAX_DOMAINS:
+        raise TenantError(
+            _ln(
+                "A portal can have at most %(num)d custom domain.",
+                "A portal can have at most %(num)d custom domains.",
+                MAX_DOMAINS,
+            )
+        )
+    entry = new_domain(tenant, domain, verified=verified)
     db.session.add(entry)
     return entry
 

@@ -86,6 +86,7 @@ def _register_tasks(celery: Celery, app: Flask) -> None:
 
     from portal.jobs.services import run_job
     from portal.outbox.services import drain
+    from portal.tenants import domains
 
     @celery.task(name=dispatch.DELIVER_OUTBOX)
     def deliver_outbox() -> int:
@@ -99,11 +100,17 @@ def _register_tasks(celery: Celery, app: Flask) -> None:
 
     @celery.task(name=dispatch.SWEEP)
     def sweep() -> None:
-        """Take up lost jobs and nudge the delivery of due outbox rows."""
+        """Take up lost jobs and nudge the delivery of due outbox rows and domain checks."""
         for tenant_id, job_id in services.recover_jobs(app):
             dispatch.publish(app, dispatch.RUN_JOB, str(tenant_id), str(job_id))
         if services.due_deliveries():
             dispatch.publish(app, dispatch.DELIVER_OUTBOX)
+        domains.sweep(app)
+
+    @celery.task(name=domains.CHECK_DOMAINS_TASK)
+    def check_domains() -> int:
+        """Check the pending custom domains that are due (DNS record or well-known file)."""
+        return domains.check_due_domains(app)
 
 
 class Heartbeat(bootsteps.StartStopStep):

@@ -63,7 +63,10 @@ class EmbeddedWorker:
             self._stop.wait(self.poll)
 
     def sweep(self) -> None:
-        """Beat, then hand over the jobs that were lost."""
+        """Beat, then hand over the jobs that were lost and the due domain checks."""
         services.beat(self.name, "embedded")
         for tenant_id, job_id in services.recover_jobs(self.app):
             dispatch.dispatch_job(self.app, tenant_id, job_id)
+        from portal.tenants import domains
+
+        domains.sweep(self.app)  # pending custom domains whose check is due

@@ -14,6 +14,7 @@ ROUTES = [
     ("POST", PAGE),
     ("POST", "/admin/branding/domains"),
     ("POST", "/admin/branding/domains/remove"),
+    ("POST", "/admin/branding/domains/check"),
     ("POST", "/admin/branding/reset"),
 ]
 
