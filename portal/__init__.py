@@ -126,6 +126,7 @@ BLUEPRINT_MODULES = (
     "portal.web.addresses",
     "portal.web.clients",
     "portal.web.exports",
+    "portal.webhooks.views",
 )
 
 

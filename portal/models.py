@@ -43,6 +43,7 @@ from portal.outbox.models import OutboxMessage
 from portal.plugins.models import PluginActivation
 from portal.tenants.models import Tenant, TenantDomain
 from portal.web.submissions import FormSubmission
+from portal.webhooks.models import WebhookDelivery, WebhookEndpoint
 from portal.worker.models import WorkerHeartbeat
 
 __all__ = [
@@ -92,5 +93,7 @@ __all__ = [
     "User",
     "UserSession",
     "Warehouse",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "WorkerHeartbeat",
 ]

@@ -18,6 +18,7 @@ NOT_IDS = {
     "theme": "bundled theme names are not tenant data",
     "kind": "logo or favicon; the asset id is a query argument: tests/branding/",
     "token": "signed per tenant; tests/accounts/test_password_reset.py",
+    "fmt": "an export's file format (csv, xlsx); tests/admin/test_audit_log.py",
 }
 
 
@@ -294,6 +295,30 @@ def _api_token(world):
     return world._commit(make)
 
 
+def _webhook(world):
+    """A webhook of the world's supplier with one delivery (a test event): (ids)."""
+    from portal.db import db
+    from portal.tenants.context import tenant_context
+    from portal.webhooks import services
+    from portal.webhooks.models import OwnerKind
+
+    if "webhook" not in world.made:
+        owner = services.Owner(OwnerKind.SUPPLIER, supplier_id=world.supplier.id)
+
+        def make():
+            with tenant_context(world.tenant):
+                # A public address literal: no lookup, and nothing is delivered in this test.
+                endpoint, _secret = services.create_endpoint(
+                    owner, "https://8.8.8.8/hook", ["purchase_order.sent"]
+                )
+                delivery = services.send_test_event(endpoint)
+                db.session.flush()
+                return endpoint.id, delivery.id
+
+        world.made["webhook"] = world._commit(make)
+    return world.made["webhook"]
+
+
 # How to make an object of a world's tenant for each id argument that routes take.
 ID_FACTORIES = {
     "user_id": lambda world: world.create_user(world.tenant).id,
@@ -314,6 +339,8 @@ ID_FACTORIES = {
     "import_id": lambda world: _catalogue_import(world).id,
     "passkey_id": lambda world: _passkey(world).id,
     "token_id": lambda world: _api_token(world).id,
+    "endpoint_id": lambda world: _webhook(world)[0],
+    "delivery_id": lambda world: _webhook(world)[1],
 }
 
 # The API's blueprints take a token, not a login: tests/api/ run the same check with tokens.

@@ -32,7 +32,7 @@ from portal.core.stock import services as stock
 from portal.core.versioning import check_version
 from portal.core.warehouses.services import default_warehouse
 from portal.db import db, utcnow
-from portal.plugins.events import order_changed
+from portal.plugins.events import order_changed, webhook_event
 
 MAX_LINES = 10_000
 
@@ -189,6 +189,7 @@ def create_order(
     db.session.add(order)
     db.session.flush()
     record("order.created", order, details={"number": order.number, "lines": len(checked)})
+    webhook_event("order.created", order)
     if submit:
         submit_order(order)
     return order
@@ -210,6 +211,7 @@ def replace_lines(order: Order, lines: Iterable[LineInput], expected_version: in
     order.lines = kept
     order.updated_at = utcnow()
     record("order.lines_changed", order, details={"lines": len(checked)})
+    webhook_event("order.updated", order)
 
 
 def submit_order(order: Order, expected_version: int | None = None) -> None:
@@ -329,6 +331,7 @@ def change_address(
     if changes:
         order.updated_at = utcnow()
         record("order.address_changed", order, changes=changes)
+        webhook_event("order.updated", order)
     return changes
 
 
@@ -361,6 +364,7 @@ def duplicate_order(order: Order) -> Order:
     db.session.add(copy)
     db.session.flush()
     record("order.created", copy, details={"number": copy.number, "copied_from": order.number})
+    webhook_event("order.created", copy)
     return copy
 
 
@@ -399,6 +403,7 @@ def ship_order(
             ShipmentLine(order_line_id=line.id, product_id=line.product_id, quantity=quantity)
         )
     db.session.add(shipment)
+    webhook_event("shipment.created", shipment)
     done = all(line.missing == 0 and line.allocated == 0 for line in order.lines)
     _set_status(
         order,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from flask_babel import lazy_gettext as _l
@@ -15,6 +16,7 @@ from portal.core.errors import DomainError, too_long
 from portal.core.products.models import Product, ProductImage
 from portal.core.versioning import check_version
 from portal.db import db
+from portal.plugins.events import webhook_event
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
@@ -86,6 +88,7 @@ def create_product(
     db.session.add(product)
     db.session.flush()
     record("product.created", product, changes={"code": [None, code], "name": [None, product.name]})
+    webhook_event("product.created", product)
     return product
 
 
@@ -106,25 +109,30 @@ def update_product(product: Product, expected_version: int | None, **values) -> 
     changes = diff(before, clean)
     if changes:
         record("product.updated", product, changes=changes)
+        webhook_event("product.updated", product)
     return changes
 
 
-def add_image(product: Product, data: bytes) -> ProductImage:
-    """Check an uploaded image by decoding it, and store it re-encoded."""
+@dataclass(frozen=True)
+class PreparedImage:
+    """An uploaded image that passed the checks, re-encoded and ready to store."""
+
+    content_type: str
+    width: int
+    height: int
+    data: bytes
+
+
+def prepare_image(data: bytes) -> PreparedImage:
+    """Check an uploaded image by decoding it and re-encode it; refuse it with a DomainError.
+
+    Forms call it to report a bad image together with their other errors.
+    """
     from PIL import Image, UnidentifiedImageError
 
     if len(data) > MAX_IMAGE_BYTES:
         raise DomainError(
             _l("The image is too large (at most %(mb)d MB).", mb=MAX_IMAGE_BYTES // 1024 // 1024),
-            "image",
-        )
-    if len(product.images) >= MAX_IMAGES:
-        raise DomainError(
-            lazy_ngettext(
-                "A product can have at most %(num)d image.",
-                "A product can have at most %(num)d images.",
-                MAX_IMAGES,
-            ),
             "image",
         )
     try:
@@ -143,13 +151,28 @@ def add_image(product: Product, data: bytes) -> ProductImage:
     # Re-encoding drops whatever else the file carried (metadata, trailing data).
     out_format = "PNG" if image.mode == "RGBA" else "JPEG"
     image.save(output, format=out_format, **({"quality": 88} if out_format == "JPEG" else {}))
+    return PreparedImage(IMAGE_FORMATS[out_format], image.width, image.height, output.getvalue())
+
+
+def add_image(product: Product, data: bytes) -> ProductImage:
+    """Check an uploaded image by decoding it, and store it re-encoded."""
+    prepared = prepare_image(data)
+    if len(product.images) >= MAX_IMAGES:
+        raise DomainError(
+            lazy_ngettext(
+                "A product can have at most %(num)d image.",
+                "A product can have at most %(num)d images.",
+                MAX_IMAGES,
+            ),
+            "image",
+        )
     stored = ProductImage(
         product_id=product.id,
         position=len(product.images),
-        content_type=IMAGE_FORMATS[out_format],
-        width=image.width,
-        height=image.height,
-        data=output.getvalue(),
+        content_type=prepared.content_type,
+        width=prepared.width,
+        height=prepared.height,
+        data=prepared.data,
     )
     product.images.append(stored)
     record("product.image_added", product)

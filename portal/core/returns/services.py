@@ -26,6 +26,7 @@ from portal.core.stock.models import MovementReason
 from portal.core.stock.services import record_movement
 from portal.core.warehouses.services import default_warehouse
 from portal.db import db, utcnow
+from portal.plugins.events import webhook_event
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def _set_status(ret: Return, status: ReturnStatus, note: str = "") -> None:
     ret.history.append(
         ReturnStatusChange(status=status, note=note[:500], changed_by_id=current_actor().user_id)
     )
+    webhook_event("return.status_changed", ret)
     record(
         "return.status",
         ret,
@@ -138,6 +140,7 @@ def register_return(
     )
     db.session.flush()
     record("return.registered", ret, details={"number": ret.number})
+    webhook_event("return.created", ret)
     return ret
 
 

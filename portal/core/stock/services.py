@@ -19,6 +19,7 @@ from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError
 from portal.core.stock.models import MovementReason, StockLevel, StockMovement
 from portal.db import db, uuid7
+from portal.plugins.events import webhook_event
 from portal.tenants.context import require_tenant
 
 
@@ -133,6 +134,7 @@ def record_movement(
     )
     db.session.add(movement)
     db.session.flush()
+    webhook_event("product.stock_changed", product)
     if quantity > 0:
         from portal.core.orders.services import release_backorders
 
