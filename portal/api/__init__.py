@@ -18,7 +18,19 @@ from portal.api.problems import MEDIA_TYPE
 from portal.api.schemas import ProblemSchema
 
 #: The resource families, each a module with a ``bp`` blueprint.
-RESOURCE_MODULES = ("portal.api.me", "portal.api.purchase_orders")
+RESOURCE_MODULES = (
+    "portal.api.me",
+    "portal.api.purchase_orders",
+    "portal.api.client_addresses",
+    "portal.api.client_products",
+    "portal.api.client_stock_movements",
+    "portal.api.client_orders",
+    "portal.api.client_shipments",
+    "portal.api.client_backorders",
+    "portal.api.client_purchase_orders",
+    "portal.api.client_returns",
+    "portal.api.webhooks",
+)
 #: Plain pages and documents around the API: openapi.json, the docs page, Integration settings.
 PAGE_MODULES = ("portal.api.docs", "portal.api.views")
 

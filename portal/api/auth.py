@@ -12,9 +12,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
 
-from flask import g, request
+from flask import after_this_request, g, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import update
 from sqlalchemy.exc import OperationalError
 
@@ -23,6 +24,7 @@ from portal.api.problems import Problem
 from portal.api.tokens import PREFIX, find_token
 from portal.audit.services import Actor, reset_actor, set_actor
 from portal.db import db, expect_writes, reset_expect_writes, utcnow
+from portal.web import limits
 
 #: Query parameters under which clients commonly send a token; any value that looks like
 #: a token is refused too.
@@ -36,6 +38,7 @@ TOKEN_IN_URL = _l(
 )
 NO_TOKEN = _l("Send a valid integration token in the Authorization header: Bearer <token>.")
 WRONG_PARTNER = _l("This token does not belong to a supplier.")
+WRONG_CLIENT = _l("This token does not belong to a client.")
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
 
@@ -71,6 +74,26 @@ def _note_use(token: ApiToken) -> None:
         reset_expect_writes(writes)
 
 
+def _limit(token: ApiToken) -> None:
+    """Count the request against the token's rate limit; refuse it (429) beyond the limit."""
+    allowance = limits.count_api_request(token.id)
+    if allowance is None:
+        return
+    headers = allowance.headers()
+    if not allowance.allowed:
+        detail = ngettext(
+            "This token has sent too many requests. Please try again in %(num)d second.",
+            "This token has sent too many requests. Please try again in %(num)d seconds.",
+            allowance.reset,
+        )
+        raise Problem(429, detail=detail, headers=headers)
+
+    @after_this_request
+    def _headers(response):
+        response.headers.update(headers)
+        return response
+
+
 def current_token() -> ApiToken:
     return g.api_token
 
@@ -82,6 +105,8 @@ def authenticate() -> ApiToken:
     token = find_token(secret) if secret else None
     if token is None:
         raise Problem(401, "invalid_token", NO_TOKEN, headers=CHALLENGE)
+    # Counted before anything is written: a flood costs its own token's budget only.
+    _limit(token)
     _note_use(token)
     token = db.session.get(ApiToken, (token.tenant_id, token.id))
     g.api_token = token
@@ -97,9 +122,9 @@ def leave(_exc=None) -> None:
         reset_actor(actor)
 
 
-def requires(scope: str | None, *, supplier: bool = False) -> Callable:
+def requires(scope: str | None, *, supplier: bool = False, client: bool = False) -> Callable:
     """Let a view run only for a token with ``scope`` (None: any valid token) and, with
-    ``supplier``, only for a supplier's token."""
+    ``supplier`` or ``client``, only for a supplier's or a client's token."""
 
     def decorate(view):
         @wraps(view)
@@ -113,6 +138,8 @@ def requires(scope: str | None, *, supplier: bool = False) -> Callable:
                 )
             if supplier and token.supplier_id is None:
                 raise Problem(403, "not_a_supplier", WRONG_PARTNER)
+            if client and token.client_id is None:
+                raise Problem(403, "not_a_client", WRONG_CLIENT)
             return view(*args, **kwargs)
 
         # The OpenAPI document states what each operation needs.

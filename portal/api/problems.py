@@ -47,6 +47,7 @@ CODES = (
     "invalid_token",
     "insufficient_scope",
     "not_a_supplier",
+    "not_a_client",
     "purchase_order_not_found",
     "transition_refused",
     "stale_version",

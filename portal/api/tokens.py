@@ -33,11 +33,71 @@ _LOOKUP_ALPHABET = string.ascii_lowercase + string.digits
 SCOPES = {
     "purchase_orders:read": _l("Read purchase orders"),
     "purchase_orders:write": _l("Answer purchase orders"),
+    "orders:read": _l("Read orders, shipments and backorders"),
+    "orders:write": _l("Create, change and cancel orders"),
+    "products:read": _l("Read products, stock and stock movements"),
+    "addresses:read": _l("Read the address book"),
+    "addresses:write": _l("Change the address book"),
+    "returns:read": _l("Read returns"),
 }
-#: Which roles may hold which scopes (the supplier scope for now; more resource families follow).
+#: Which roles may hold which scopes (the supplier and the client scope for now; the tenant
+#: scope follows).
 SCOPES_FOR_ROLE = {
     Role.SUPPLIER: ("purchase_orders:read", "purchase_orders:write"),
+    Role.CLIENT: (
+        "orders:read",
+        "orders:write",
+        "products:read",
+        "addresses:read",
+        "addresses:write",
+        "purchase_orders:read",
+        "returns:read",
+    ),
     Role.ADMIN: (),
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A box on the Integration page: its form field, its label and the scopes it grants (a
+    write permission includes reading the same family)."""
+
+    field: str
+    label: object
+    scopes: tuple[str, ...]
+
+
+#: The boxes each role ticks on the Integration page, in the page's order.
+PERMISSIONS_FOR_ROLE = {
+    Role.SUPPLIER: (
+        Permission("read", _l("Read purchase orders"), ("purchase_orders:read",)),
+        Permission(
+            "write",
+            _l("Answer purchase orders (acknowledge, confirm, reject)"),
+            ("purchase_orders:read", "purchase_orders:write"),
+        ),
+    ),
+    Role.CLIENT: (
+        Permission("orders_read", SCOPES["orders:read"], ("orders:read",)),
+        Permission(
+            "orders_write",
+            _l("Create, change and cancel orders (includes reading them)"),
+            ("orders:read", "orders:write"),
+        ),
+        Permission("products_read", SCOPES["products:read"], ("products:read",)),
+        Permission("addresses_read", SCOPES["addresses:read"], ("addresses:read",)),
+        Permission(
+            "addresses_write",
+            _l("Change the address book (includes reading it)"),
+            ("addresses:read", "addresses:write"),
+        ),
+        Permission(
+            "purchase_orders_read",
+            _l("Read purchase orders (announced deliveries) and their receipts"),
+            ("purchase_orders:read",),
+        ),
+        Permission("returns_read", SCOPES["returns:read"], ("returns:read",)),
+    ),
 }
 
 
@@ -62,6 +122,11 @@ def _new_secret(token: ApiToken) -> str:
 
 def allowed_scopes(user: User) -> tuple[str, ...]:
     return SCOPES_FOR_ROLE.get(user.role, ())
+
+
+def permissions_for(user: User) -> tuple[Permission, ...]:
+    """Return the boxes ``user`` may tick on the Integration page."""
+    return PERMISSIONS_FOR_ROLE.get(user.role, ())
 
 
 def create_token(
@@ -147,5 +212,7 @@ def find_token(secret: str) -> ApiToken | None:
     if owner is None or not owner.active:
         return None
     if owner.role == Role.SUPPLIER and (owner.supplier is None or not owner.supplier.active):
+        return None
+    if owner.role == Role.CLIENT and (owner.client is None or not owner.client.portal_access):
         return None
     return token

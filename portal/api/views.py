@@ -1,4 +1,5 @@
-"""The "Integration" settings page: a supplier's (or an admin's) integration tokens.
+"""The "Integration" settings page: a supplier's, a client's (or an admin's) integration
+tokens.
 
 Create a token (its secret is shown once, on the page that answers the form, never in a
 redirect or the session), regenerate it (the old secret stops at once: the page says so
@@ -30,13 +31,16 @@ from portal.web.refusals import attempt
 
 bp = Blueprint("integration", __name__, url_prefix="/integration")
 
-HOLDERS = frozenset({Role.SUPPLIER, Role.ADMIN})
+HOLDERS = frozenset({Role.SUPPLIER, Role.CLIENT, Role.ADMIN})
 add_nav_item(NavItem("integration.index", _l("Integration"), HOLDERS, 90, section="integration."))
 
 
 def _may_hold_tokens() -> bool:
     if current_user.role == Role.ADMIN:
         return True
+    if current_user.role == Role.CLIENT:
+        # The same condition as the client's pages: its company has portal access.
+        return current_user.client is not None and current_user.client.portal_access
     return (
         current_user.role == Role.SUPPLIER
         and current_user.supplier is not None
@@ -53,8 +57,6 @@ class TokenForm(FlaskForm):
         validators=[Length(max=100)],
         description=_l("Which software uses the token, for example: our ERP."),
     )
-    read = BooleanField(_l("Read purchase orders"))
-    write = BooleanField(_l("Answer purchase orders (acknowledge, confirm, reject)"))
     expires_on = DateField(
         _l("Expires on"),
         validators=[Optional()],
@@ -75,19 +77,30 @@ def _token(token_id: uuid.UUID) -> ApiToken:
     return token
 
 
-def _scopes(form: TokenForm) -> list[str]:
-    chosen = []
-    if form.read.data:
-        chosen.append("purchase_orders:read")
-    if form.write.data:
-        chosen += ["purchase_orders:read", "purchase_orders:write"]
+def _token_form(permissions) -> TokenForm:
+    """Return the form with one box per permission that the user's role may grant."""
+
+    class RoleTokenForm(TokenForm):
+        pass
+
+    for permission in permissions:
+        setattr(RoleTokenForm, permission.field, BooleanField(permission.label))
+    return RoleTokenForm()
+
+
+def _scopes(form: TokenForm, permissions) -> list[str]:
+    chosen: list[str] = []
+    for permission in permissions:
+        if form[permission.field].data:
+            chosen += permission.scopes
     return chosen
 
 
 @bp.route("/", methods=["GET", "POST"])
 @token_holders
 def index():
-    form = TokenForm()
+    permissions = tokens.permissions_for(current_user)
+    form = _token_form(permissions)
     allowed = tokens.allowed_scopes(current_user)
     if allowed and form.validate_on_submit():
         expires_at = None
@@ -97,7 +110,9 @@ def index():
             expires_at = start_of_day(date.fromordinal(day.toordinal() + 1))
         outcome = attempt(
             form,
-            lambda: tokens.create_token(current_user, form.name.data, _scopes(form), expires_at),
+            lambda: tokens.create_token(
+                current_user, form.name.data, _scopes(form, permissions), expires_at
+            ),
         )
         if outcome.ok:
             issued = outcome.result
@@ -107,6 +122,7 @@ def index():
         "api/index.html",
         form=form,
         allowed=allowed,
+        permissions=[form[permission.field] for permission in permissions],
         tokens=tokens.tokens_of(current_user),
         scope_labels=tokens.SCOPES,
     )

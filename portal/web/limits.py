@@ -1,5 +1,5 @@
 """Rate limits (Flask-Limiter) on what costs others something: logins, password-reset
-requests, invitations and uploads.
+requests, invitations, uploads, and every request to the integration API (per token).
 
 Counts live in Redis when ``PORTAL_REDIS_URL`` is set, shared by every process of the
 installation (keys start with ``PORTAL_REDIS_PREFIX``), else in the process's memory. Every
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,9 +26,12 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_limiter import Limiter, RateLimitExceeded
 from flask_login import current_user
-from limits import parse
+from limits import parse, parse_many
 
 EXTENSION = "portal.limiter"
+#: The limit on the integration API, per token; several may be given ("600/minute;20/second").
+API_SETTING = "PORTAL_API_RATE_LIMIT"
+API_DEFAULT = "600 per minute"
 log = logging.getLogger(__name__)
 
 
@@ -116,6 +120,10 @@ def _setting(name: str) -> Callable[[], str]:
 def init_app(app: Flask) -> None:
     """Put the limits on their endpoints (after the blueprints are registered) and answer
     refusals with the 429 page."""
+    from portal.config import _rate_limit
+
+    # Bursts are welcome: the moving window lets a token send its whole minute at once.
+    app.config.setdefault(API_SETTING, _rate_limit(os.environ, "API_RATE_LIMIT", API_DEFAULT))
     storage_uri, storage_options = _storage(app)
     limiter = Limiter(
         key_func=by_client_address,
@@ -178,3 +186,55 @@ def spend(category: str, key: str, setting: str) -> int:
         log.warning("rate limit storage failed, %s not counted: %s", category, error)
         return 0
     return max(math.ceil(reset_at - time.time()), 1)
+
+
+@dataclass(frozen=True)
+class ApiAllowance:
+    """Where a token stands against the API's limit: for the ``RateLimit`` headers."""
+
+    allowed: bool
+    limit: int
+    window: int  # seconds
+    remaining: int
+    reset: int  # seconds until a request is free again
+
+    def headers(self) -> dict[str, str]:
+        """The headers of the IETF draft "RateLimit header fields for HTTP"."""
+        headers = {
+            "RateLimit-Policy": f'"token";q={self.limit};w={self.window}',
+            "RateLimit": f'"token";r={self.remaining};t={self.reset}',
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(self.reset)
+        return headers
+
+
+def count_api_request(token_id) -> ApiAllowance | None:
+    """Count one API request of the token against :data:`API_SETTING`.
+
+    Each token counts for itself (keyed by the tenant and the token's id), so one
+    integration's flood never slows another's. Returns the strictest limit's state, the
+    refusing one if any refuses; None if the storage failed (the request is let through).
+    """
+    limiter = current_app.extensions[EXTENSION]
+    identifiers = (_tenant_part(), "api", str(token_id))
+    strictest = None
+    for item in parse_many(current_app.config[API_SETTING]):
+        try:
+            allowed = limiter.limiter.hit(item, *identifiers)
+            reset_at, remaining = limiter.limiter.get_window_stats(item, *identifiers)
+        except Exception as error:  # Redis down: serve rather than refuse every integration
+            log.warning("rate limit storage failed, API request not counted: %s", error)
+            return None
+        allowance = ApiAllowance(
+            allowed=allowed,
+            limit=item.amount,
+            window=item.get_expiry(),
+            remaining=max(remaining, 0),
+            reset=max(math.ceil(reset_at - time.time()), 1 if not allowed else 0),
+        )
+        if not allowed:
+            return allowance
+        if strictest is None or allowance.remaining < strictest.remaining:
+            strictest = allowance
+    return strictest

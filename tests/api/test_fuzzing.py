@@ -1,5 +1,5 @@
-"""schemathesis against the live OpenAPI document, with a supplier's token: no server error,
-no response that breaks the document."""
+"""schemathesis against the live OpenAPI document, with a supplier's and with a client's token:
+no server error, no response that breaks the document."""
 
 from __future__ import annotations
 
@@ -7,21 +7,45 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import select
 from web.test_supplier_portal import order_from
 
 from portal.testing.fixtures import tenant_host
+from portal.web.limits import API_SETTING
+
+CLIENT_SCOPES = [
+    "orders:read",
+    "orders:write",
+    "products:read",
+    "addresses:read",
+    "addresses:write",
+    "purchase_orders:read",
+    "returns:read",
+]
 
 
-@pytest.fixture
-def fuzzed(app, in_tenant, trade, issue_token):
-    """The document as a tenant's host serves it, and the headers of a supplier's token."""
+@pytest.fixture(params=["supplier", "client"])
+def fuzzed(request, app, monkeypatch, in_tenant, trade, issue_token, create_order, create_address):
+    """The document as a tenant's host serves it, and the headers of a supplier's or a
+    client's token."""
+    # Hundreds of requests a minute: the fuzzer is to reach the views, not the rate limit.
+    monkeypatch.setitem(app.config, API_SETTING, "1000000 per minute")
     order_from(app, in_tenant, trade)
     order_from(app, in_tenant, trade, {"socks": 4})
     host = tenant_host(trade.tenant)
-    headers = {
-        "Host": host,
-        "Authorization": f"Bearer {issue_token(trade.supplier_user, trade.tenant)}",
-    }
+    if request.param == "supplier":
+        secret = issue_token(trade.supplier_user, trade.tenant)
+    else:
+        with in_tenant(trade.tenant) as session:
+            from portal.core.products.models import Product
+
+            products = session.scalars(
+                select(Product).where(Product.client_id == trade.client.id)
+            ).all()
+        create_order(trade.tenant, trade.client, [(products[0], 1)])
+        create_address(trade.tenant, trade.client)
+        secret = issue_token(trade.store_user, trade.tenant, CLIENT_SCOPES)
+    headers = {"Host": host, "Authorization": f"Bearer {secret}"}
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, headers={"Host": host})
     return schema, headers
 

@@ -84,10 +84,51 @@ def test_tokens_need_a_name_and_a_permission(trade, login_as):
     assert not SECRET.search(text_of(response))
 
 
-def test_only_suppliers_and_admins_see_the_integration_page(trade, login_as, create_user):
-    assert login_as(trade.store_user, trade.tenant).get("/integration/").status_code == 403
+def test_only_suppliers_clients_and_admins_see_the_integration_page(
+    trade, login_as, create_user, in_tenant
+):
+    from portal.core.clients.models import Client
+
+    staff = create_user(trade.tenant, "staff")
+    assert login_as(staff, trade.tenant).get("/integration/").status_code == 403
     admin = create_user(trade.tenant, "admin")
     assert login_as(admin, trade.tenant).get("/integration/").status_code == 200
+    store = login_as(trade.store_user, trade.tenant)
+    assert store.get("/integration/").status_code == 200
+    with in_tenant(trade.tenant) as session:
+        session.get(Client, (trade.tenant.id, trade.client.id)).portal_access = False
+        session.commit()
+    assert store.get("/integration/").status_code in (302, 403)
+
+
+def test_a_client_creates_a_token_for_its_webshop(trade, in_tenant, login_as, api_client):
+    browser = login_as(trade.store_user, trade.tenant)
+    page = text_of(browser.get("/integration/"))
+    assert "Create, change and cancel orders (includes reading them)" in page
+    assert "Answer purchase orders" not in page
+    created = browser.post(
+        "/integration/",
+        data={
+            "csrf_token": form_token(browser, "/integration/"),
+            "name": "Webshop",
+            "orders_write": "y",
+            "products_read": "y",
+            # A box of another role's form is no permission of this one.
+            "write": "y",
+        },
+    )
+    assert created.status_code == 200
+    secret = SECRET.search(text_of(created)).group(1)
+    with in_tenant(trade.tenant) as session:
+        token = session.scalar(select(ApiToken))
+        assert token.scopes == ["orders:read", "orders:write", "products:read"]
+        assert token.client_id == trade.client.id
+        assert token.supplier_id is None
+    webshop = api_client(trade.tenant, secret)
+    assert webshop.get("/api/v1/me").get_json()["client"]["name"] == trade.client.name
+    assert webshop.get("/api/v1/orders").status_code == 200
+    assert webshop.get("/api/v1/addresses").status_code == 403
+    assert webshop.get("/api/v1/purchase-orders").status_code == 403
 
 
 def test_an_expired_token_is_refused(trade, issue_token, api_client, in_tenant):
