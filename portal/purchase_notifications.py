@@ -71,6 +71,8 @@ class Difference:
     field: str
     old: Any
     new: Any
+    # Units per container of the line, so that a quantity is shown as whole containers.
+    container_amount: int = 1
 
 
 def _default_locale() -> str:
@@ -232,6 +234,7 @@ def confirmed_differences(po: PurchaseOrder) -> list[Difference]:
             name,
             getattr(line, ordered[name]),
             getattr(line, name),
+            line.container_amount,
         )
         for row, line in enumerate(po.lines, start=1)
         for name in CHANGEABLE_FIELDS
@@ -249,6 +252,7 @@ def proposed_differences(po: PurchaseOrder) -> list[Difference]:
             name,
             getattr(line, name),
             getattr(line, f"proposed_{name}"),
+            line.container_amount,
         )
         for row, line in enumerate(po.lines, start=1)
         for name in CHANGEABLE_FIELDS
@@ -308,21 +312,36 @@ def notify_store_of_answer(po: PurchaseOrder) -> int:
 
 
 def notify_store_of_dispatch(po: PurchaseOrder, notice: DispatchNotice) -> int:
-    """Tell the store that goods are on their way: carrier, tracking, expected date, lines."""
+    """Tell the store that goods are on their way: carrier, tracking, expected date, lines,
+    and, when the notice covers only part of the order, what is still to be dispatched."""
+    from portal.core.purchasing.responses import dispatched_units
+
     by_id = {line.id: (row, line) for row, line in enumerate(po.lines, start=1)}
     lines = sorted(
         (by_id[item.purchase_order_line_id] + (item.quantity,) for item in notice.lines),
         key=lambda entry: entry[0],
     )
+    db.session.flush()
+    announced = dispatched_units(po)
+    still_to_come = [
+        (line, line.quantity - announced.get(line.id, 0))
+        for line in po.lines
+        if line.quantity > announced.get(line.id, 0)
+    ]
     return _send(
         _store_recipients(po),
         "purchase_order_dispatched",
-        lambda: _("Purchase order %(number)s is on its way", number=po.number),
+        lambda: (
+            _("Part of purchase order %(number)s is on its way", number=po.number)
+            if still_to_come
+            else _("Purchase order %(number)s is on its way", number=po.number)
+        ),
         f"po-dispatched:{po.id}:{notice.id}",
         po=po,
         notice=notice,
         supplier=po.supplier_label,
         lines=[(line, quantity) for _row, line, quantity in lines],
+        still_to_come=still_to_come,
         tracking=tracking_url(notice.carrier, notice.tracking_code),
         link=_store_link(po),
     )

@@ -126,12 +126,18 @@ def test_a_confirmation_with_changes_tells_the_store_what_changed(
     english = messages[trade.store_user.email]
     assert english["Subject"] == f"Purchase order {po.number} has been confirmed by Shoe Factory"
     text = plain(english)
-    assert "Line 1 (BOOT-1) Boots: Quantity was 12, now 18" in text
+    # Quantities in whole containers that add up (issue 10, defect 5).
+    assert (
+        "Line 1 (BOOT-1) Boots: Quantity was 2 \N{MULTIPLICATION SIGN} 6 = 12 units, "
+        "now 3 \N{MULTIPLICATION SIGN} 6 = 18 units" in text
+    )
     assert "Unit price was €12.50, now €13.75" in text
     assert re.search(rf"http://{tenant.slug}\.localhost/purchase-orders/{po_id}", text)
     body = html(english)
-    assert re.search(r"<del[^>]*>12</del>", body)
-    assert re.search(r"<ins[^>]*><mark[^>]*>18</mark></ins>", body)
+    assert re.search(r"<del[^>]*>2 \N{MULTIPLICATION SIGN} 6 = 12 units</del>", body)
+    assert re.search(
+        r"<ins[^>]*><mark[^>]*>3 \N{MULTIPLICATION SIGN} 6 = 18 units</mark></ins>", body
+    )
     deutsch = messages[german.email]
     assert '<html lang="de"' in html(deutsch)
     assert "Guten Tag" in plain(deutsch)
@@ -213,12 +219,17 @@ def test_a_dispatch_tells_the_store_carrier_tracking_and_lines(
     )
     assert response.status_code == 302
     [message] = delivered(app, mailbox).values()
-    assert message["Subject"] == f"Purchase order {po.number} is on its way"
+    # Part of the order: the store is told what is still to be dispatched.
+    assert message["Subject"] == f"Part of purchase order {po.number} is on its way"
     text = plain(message)
     assert "UPS" in text
     assert "1Z999" in text
-    assert "BOOT-1 Boots: 6 units" in text
-    assert "SOCK-1" not in text  # not in this dispatch
+    lines, rest = text.split("Still to be dispatched:")
+    assert "BOOT-1 Boots: 6 units" in lines
+    assert "SOCK-1" not in lines  # not in this dispatch
+    assert "BOOT-1 Boots: 1 \N{MULTIPLICATION SIGN} 6 = 6 units" in rest
+    assert "SOCK-1 Socks: 1 \N{MULTIPLICATION SIGN} 10 = 10 units" in rest
+    assert "Still to be dispatched:" in html(message)
     assert "https://www.ups.com/track?tracknum=1Z999" in html(message)
     with in_tenant(tenant) as session:
         keys = session.scalars(

@@ -41,7 +41,7 @@ def _supplier_counts() -> dict[str, int]:
 
     groups = {
         "to_answer": (Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED),
-        "to_dispatch": (Status.CONFIRMED, Status.IN_PRODUCTION),
+        "to_dispatch": (Status.CONFIRMED, Status.IN_PRODUCTION, Status.PARTIALLY_DISPATCHED),
     }
     rows = dict(
         db.session.execute(

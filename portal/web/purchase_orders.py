@@ -11,9 +11,9 @@ import re
 import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -79,6 +79,7 @@ STATUS_LABELS = {
     PurchaseOrderStatus.CONFIRMED: _l("Confirmed"),
     PurchaseOrderStatus.CHANGES_PROPOSED: _l("Changes proposed"),
     PurchaseOrderStatus.IN_PRODUCTION: _l("In production"),
+    PurchaseOrderStatus.PARTIALLY_DISPATCHED: _l("Partially dispatched"),
     PurchaseOrderStatus.DISPATCHED: _l("Dispatched"),
     PurchaseOrderStatus.PARTIALLY_RECEIVED: _l("Partially received"),
     PurchaseOrderStatus.RECEIVED: _l("Received"),
@@ -169,6 +170,37 @@ def status_label(status) -> str:
 @bp.app_template_filter("purchase_order_status")
 def _status_filter(status) -> str:
     return status_label(status)
+
+
+def units_text(units: int) -> str:
+    """Say a number of units in the reader's language: "1 unit", "7 units"."""
+    # Not %(num)s: Flask-Babel's ngettext takes the count itself as "num".
+    return ngettext("%(units)s unit", "%(units)s units", units, units=format_number(units))
+
+
+@bp.app_template_filter("in_containers")
+def container_text(units: int | None, amount: int) -> str:
+    """Show a line's units as containers in numbers that add up: "3 times 6 = 18 units", and
+    for units beyond the whole containers "1 times 6 + 1 unit = 7 units" (docs/purchasing.md)."""
+    if units is None:
+        return "—"
+    if amount <= 1:
+        return units_text(units)
+    containers, loose = divmod(units, amount)
+    if not loose:
+        return _(
+            "%(containers)s × %(amount)s = %(units)s",  # noqa: RUF001 - the sign people write
+            containers=format_number(containers),
+            amount=format_number(amount),
+            units=units_text(units),
+        )
+    return _(
+        "%(containers)s × %(amount)s + %(loose)s = %(units)s",  # noqa: RUF001 - as above
+        containers=format_number(containers),
+        amount=format_number(amount),
+        loose=units_text(loose),
+        units=units_text(units),
+    )
 
 
 class PurchaseOrderForm(FlaskForm):
@@ -350,7 +382,6 @@ def detail(purchase_order_id: uuid.UUID):
         can_change=services.can_change(po),
         can_cancel=services.can_cancel(po),
         can_receive=services.can_receive(po),
-        cancel_form=VersionForm(data={"version": po.version}),
         staff=is_staff(),
     )
 
@@ -384,6 +415,10 @@ def _supplier_side(po: PurchaseOrder) -> dict:
         waiting = _("The supplier has the order; waiting for its confirmation.")
     elif po.status == PurchaseOrderStatus.CHANGES_PROPOSED:
         waiting = _("The supplier proposes changes: waiting for your answer.")
+    elif po.status == PurchaseOrderStatus.PARTIALLY_DISPATCHED:
+        waiting = _(
+            "Part of the goods is on its way; the supplier has still to dispatch the rest. The lines show what is still to come."
+        )
     else:
         waiting = ""
     transfers = transfer_messages(po) if is_staff() else []
@@ -402,6 +437,9 @@ def _supplier_side(po: PurchaseOrder) -> dict:
         "can_retry_transfer": po.status == PurchaseOrderStatus.SENT
         and any(m.status.value == "failed" for m in transfers),
         "has_changes": any(line.changed_fields for line in po.lines),
+        # The supplier's confirmed quantities stand from its confirmation on.
+        "confirmed": po.answered_at is not None
+        and po.status in (PurchaseOrderStatus.CONFIRMED, *codes.AFTER_CONFIRMATION),
         "announced": responses.dispatched_units(po),
     }
 
@@ -469,10 +507,20 @@ def edit(purchase_order_id: uuid.UUID):
     )
 
 
-@bp.route("/<uuid:purchase_order_id>/cancel", methods=["POST"])
+@bp.route("/<uuid:purchase_order_id>/cancel", methods=["GET", "POST"])
 @client_or_staff
 def cancel(purchase_order_id: uuid.UUID):
+    """Ask first (GET), then cancel (POST): what happens is said on the asking page."""
     po = _load(purchase_order_id)
+    if request.method == "GET":
+        return render_template(
+            "purchase_orders/cancel.html",
+            po=po,
+            allowed=services.can_cancel(po),
+            refusal=services.CANCEL_REFUSED,
+            supplier_told=po.sent_at is not None and po.supplier_id is not None,
+            form=VersionForm(formdata=None, data={"version": po.version}),
+        )
     form = VersionForm()
     if not form.validate_on_submit():
         abort(400)

@@ -100,6 +100,9 @@ WAITING_FOR = {
     Status.CHANGES_PROPOSED: _l("You are waiting for the store to accept or refuse your changes."),
     Status.CONFIRMED: _l("The store is waiting for the goods to be dispatched."),
     Status.IN_PRODUCTION: _l("The store is waiting for the goods to be dispatched."),
+    Status.PARTIALLY_DISPATCHED: _l(
+        "Part of the goods is on its way; the store is waiting for the rest to be dispatched."
+    ),
     Status.DISPATCHED: _l("The goods are on their way to the warehouse."),
     Status.PARTIALLY_RECEIVED: _l("Part of the goods has arrived; the rest is expected."),
 }

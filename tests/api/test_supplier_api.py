@@ -315,3 +315,59 @@ def test_a_repeat_while_the_first_request_runs_is_a_conflict(
     assert response.status_code == 409
     assert response.get_json()["code"] == "idempotency_in_progress"
     assert load(in_tenant, trade.tenant, po_id).status == Status.TRANSFERRED
+
+
+def test_a_line_ordered_in_containers_is_confirmed_in_whole_containers(
+    app, in_tenant, trade, issue_token, api_client
+):
+    po_id = order_from(app, in_tenant, trade)  # boots 2 x 6, socks 1 x 10
+    erp = api_client(trade.tenant, issue_token(trade.supplier_user, trade.tenant))
+    lines = erp.get(f"/api/v1/purchase-orders/{po_id}").get_json()["lines"]
+    assert [(line["quantity"], line["container_amount"]) for line in lines] == [(12, 6), (10, 10)]
+    response = erp.post(
+        f"/api/v1/purchase-orders/{po_id}/confirm",
+        json={"lines": [{"position": 2, "quantity": 15}, {"id": lines[0]["id"], "quantity": 7}]},
+    )
+    assert response.status_code == 422
+    assert response.mimetype == PROBLEM
+    problem = response.get_json()
+    assert problem["code"] == "invalid_lines"
+    assert {error["field"]: error["detail"] for error in problem["errors"]} == {
+        "lines[1]": "Line 1 (BOOT-1): this line is ordered in containers of 6 units; please "
+        "confirm a multiple of 6, for example 6.",
+        "lines[0]": "Line 2 (SOCK-1): this line is ordered in containers of 10 units; please "
+        "confirm a multiple of 10, for example 20.",
+    }
+    assert load(in_tenant, trade.tenant, po_id).status == Status.TRANSFERRED
+    response = erp.post(
+        f"/api/v1/purchase-orders/{po_id}/confirm",
+        json={"lines": [{"position": 1, "quantity": 18}]},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["lines"][0]["quantity"] == 18
+
+
+def test_a_partially_dispatched_order_is_listed_and_filtered_as_such(
+    app, in_tenant, trade, issue_token, api_client, client_for
+):
+    po_id = order_from(app, in_tenant, trade)
+    other = order_from(app, in_tenant, trade, {"socks": 1})
+    with in_tenant(trade.tenant) as session:
+        from portal.core.purchasing.models import PurchaseOrder
+
+        po = session.get(PurchaseOrder, (trade.tenant.id, po_id))
+        responses.confirm(po)
+        responses.dispatch(po, quantities={po.lines[0].id: 6})
+        session.commit()
+    erp = api_client(trade.tenant, issue_token(trade.supplier_user, trade.tenant))
+    assert erp.get(f"/api/v1/purchase-orders/{po_id}").get_json()["status"] == (
+        "partially_dispatched"
+    )
+    items, _ = poll(erp, status="partially_dispatched")
+    assert [item["id"] for item in items] == [str(po_id)]
+    assert str(other) not in {item["id"] for item in items}
+    response = erp.get("/api/v1/purchase-orders", query_string={"status": "half_sent"})
+    assert response.status_code == 422
+    document = client_for(trade.tenant).get("/api/v1/openapi.json").get_json()
+    schema = document["components"]["schemas"]["PurchaseOrder"]
+    assert "partially_dispatched" in schema["properties"]["status"]["enum"]

@@ -131,3 +131,93 @@ def test_staff_pages_for_returns_and_clients(
     visit(page, tenant.url("/clients/new"))
     visit(page, tenant.url("/dashboard"))
     page.screenshot(path=screenshot_dir / "dashboard-staff.png", full_page=True)
+
+
+def test_a_supplier_dispatches_part_and_the_store_sees_what_is_still_to_come(
+    page: Page,
+    live_server,
+    create_site_tenant,
+    create_site_user,
+    new_context,
+    visit,
+    submit,
+    log_in_as,
+    screenshot_dir,
+):
+    from decimal import Decimal
+
+    from portal.core.purchasing import ordering, responses
+    from portal.core.purchasing.models import PurchaseOrder
+    from portal.outbox.services import deliver_due
+
+    tenant = create_site_tenant()
+    store = create_site_user(tenant, "client", name="Sandra Store")
+    supplier_user = create_site_user(tenant, "supplier", name="Frank Factory")
+    app = live_server.app
+    with app.app_context():
+        site_tenant = db.session.get(Tenant, tenant.id)
+        with tenant_context(site_tenant):
+            store_user = db.session.scalar(select(User).where(User.email == store.email))
+            maker = db.session.scalar(select(User).where(User.email == supplier_user.email))
+            client, supplier = store_user.client, maker.supplier
+            product = factories.make_product(site_tenant, client, code="CHAIR-1", name="Oak chair")
+            factories.make_supplier_link(site_tenant, supplier.id, client.id, "K-4711")
+            item = factories.make_matched_item(
+                site_tenant,
+                supplier.id,
+                product,
+                supplier_code="OAK-CH",
+                price=Decimal("40.00"),
+                container_amount=4,
+            )
+            ordering.add_to_cart(client, item, 3)
+            po = ordering.create_from_cart(client, supplier)
+            ordering.book(po)
+            ordering.send(po)
+            po_id, number = po.id, po.number
+            db.session.commit()  # inside the tenant: row-level security on PostgreSQL
+        deliver_due()
+
+    # One click on "Cancel purchase order" only asks, and says the supplier would be told.
+    log_in_as(page, store)
+    visit(page, tenant.url(f"/purchase-orders/{po_id}"))
+    submit(page, page.get_by_role("link", name="Cancel purchase order"))
+    expect(page.locator("main")).to_contain_text("the supplier is told by e-mail")
+    submit(page, page.get_by_role("link", name="Keep the purchase order"))
+    expect(page.locator(".status").first).to_have_text("Transferred")
+
+    with app.app_context(), tenant_context(db.session.get(Tenant, tenant.id)):
+        responses.confirm(db.session.scalar(select(PurchaseOrder).where(PurchaseOrder.id == po_id)))
+        db.session.commit()
+
+    # The supplier sends 4 of the 12 chairs now.
+    factory = new_context().new_page()
+    log_in_as(factory, supplier_user)
+    visit(factory, tenant.url(f"/supplier/orders/{po_id}"))
+    expect(factory.locator("main")).to_contain_text("3 × 4 = 12 units")  # noqa: RUF001
+    submit(factory, factory.get_by_role("link", name="Announce a dispatch").first)
+    factory.get_by_label("Carrier").fill("DHL")
+    factory.get_by_label("Dispatched now, line 1 (CHAIR-1)").fill("4")
+    submit(factory, factory.get_by_role("button", name="Send the dispatch notice"))
+    expect(factory.locator(".status").first).to_have_text("Partially dispatched")
+
+    # The store sees the partial dispatch and what is still to come.
+    visit(page, tenant.url(f"/purchase-orders/{po_id}"))
+    expect(page.locator(".status").first).to_have_text("Partially dispatched")
+    expect(page.locator(".waiting")).to_contain_text("the supplier has still to dispatch the rest")
+    row = page.locator("table").first.locator("tbody tr").first
+    expect(row).to_contain_text("8 not dispatched yet")
+    expect(page.get_by_role("columnheader", name="Still to come")).to_be_visible()
+    page.screenshot(path=screenshot_dir / "purchase-order-partially-dispatched.png", full_page=True)
+    visit(page, tenant.url("/purchase-orders/?status=partially_dispatched"))
+    expect(page.get_by_role("link", name=number)).to_be_visible()
+
+    # Then the rest.
+    visit(factory, tenant.url(f"/supplier/orders/{po_id}"))
+    submit(factory, factory.get_by_role("link", name="Announce a dispatch").first)
+    factory.get_by_label("Dispatched now, line 1 (CHAIR-1)").fill("8")
+    submit(factory, factory.get_by_role("button", name="Send the dispatch notice"))
+    expect(factory.locator(".status").first).to_have_text("Dispatched")
+    visit(page, tenant.url(f"/purchase-orders/{po_id}"))
+    expect(page.locator(".status").first).to_have_text("Dispatched")
+    expect(page.locator("main")).not_to_contain_text("not dispatched yet")

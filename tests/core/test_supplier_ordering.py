@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from portal.audit.models import AuditEntry
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.purchasing import codes, ordering, responses, services
 from portal.core.purchasing.models import PurchaseOrder
@@ -462,11 +463,12 @@ def test_production_dispatch_and_goods_receipt_add_stock(app, in_tenant, world):
     )
     assert notice.carrier == "DHL"
     po = state(in_tenant, world, po_id)
-    assert po.status == Status.DISPATCHED
+    assert po.status == Status.PARTIALLY_DISPATCHED  # 6 of 12 boots and no socks went
     assert po.expected_date != week  # the store's requested date stays
     assert notice.expected_date == week
     # The rest goes with a second notice.
     act(in_tenant, world, po_id, responses.dispatch)
+    assert state(in_tenant, world, po_id).status == Status.DISPATCHED
     with in_tenant(world.tenant) as session:
         announced = responses.dispatched_units(_get(session, PurchaseOrder, po_id))
         assert announced == {boots.id: 12, socks.id: 12}
@@ -616,3 +618,152 @@ def test_the_database_keeps_one_open_draft_per_store_and_supplier(in_tenant, wor
     monkeypatch.undo()
     act(in_tenant, world, first, ordering.book)
     assert draft(in_tenant, world, containers=(1,)) != first
+
+
+# --- whole containers and partial dispatch (issue 10, defects 5 and 6) ------------------------
+
+
+def test_a_line_ordered_in_containers_is_confirmed_in_whole_containers(app, in_tenant, world):
+    po_id = transferred(app, in_tenant, world)
+    boots, socks = state(in_tenant, world, po_id).lines  # 2 x 6 and 1 x 12
+    assert boots.in_containers
+    assert socks.in_containers
+    with pytest.raises(LineErrors) as refused:
+        act(
+            in_tenant,
+            world,
+            po_id,
+            responses.confirm,
+            {
+                boots.id: responses.LineAnswer(quantity=7),
+                socks.id: responses.LineAnswer(quantity=20),
+            },
+        )
+    assert [str(error) for error in refused.value.errors] == [
+        "Line 1 (BOOT-1): this line is ordered in containers of 6 units; please confirm a "
+        "multiple of 6, for example 6.",
+        "Line 2 (SOCK-1): this line is ordered in containers of 12 units; please confirm a "
+        "multiple of 12, for example 24.",
+    ]
+    assert [error.row for error in refused.value.errors] == [1, 2]
+    assert state(in_tenant, world, po_id).status == Status.TRANSFERRED  # nothing half-written
+    act(in_tenant, world, po_id, responses.confirm, {boots.id: responses.LineAnswer(quantity=18)})
+    po = state(in_tenant, world, po_id)
+    assert po.status == Status.CONFIRMED
+    assert (po.lines[0].quantity, po.lines[0].containers, po.lines[0].loose_units) == (18, 3, 0)
+
+
+def test_a_proposal_and_an_integrations_event_obey_the_same_container_rule(app, in_tenant, world):
+    with in_tenant(world.tenant) as session:
+        _get(session, Supplier, world.supplier_id).changes_need_approval = True
+        session.commit()
+    po_id = transferred(app, in_tenant, world)
+    boots = state(in_tenant, world, po_id).lines[0]
+    with pytest.raises(LineErrors, match="Some lines are not valid"):
+        act(in_tenant, world, po_id, responses.confirm, {boots.id: responses.LineAnswer(5)})
+    number = state(in_tenant, world, po_id).number
+    event = SupplierEvent(
+        event_id="ev-containers",
+        kind=EventKind.CONFIRMED,
+        order_number=number,
+        lines=(LineChange(position=1, quantity=9),),
+    )
+    with in_tenant(world.tenant) as session:
+        supplier = _get(session, Supplier, world.supplier_id)
+        with pytest.raises(LineErrors):
+            responses.apply_event(supplier, event)
+        session.rollback()
+    assert state(in_tenant, world, po_id).status == Status.TRANSFERRED
+
+
+def test_a_line_not_ordered_in_whole_containers_is_confirmed_in_units(app, in_tenant, world):
+    po_id = transferred(app, in_tenant, world)
+    with in_tenant(world.tenant) as session:
+        # An older line whose supplier changed its container size: 13 units in cases of 6.
+        line = _get(session, PurchaseOrder, po_id).lines[0]
+        line.quantity = line.ordered_quantity = 13
+        session.commit()
+    po = state(in_tenant, world, po_id)
+    assert not po.lines[0].in_containers
+    assert (po.lines[0].containers, po.lines[0].loose_units) == (2, 1)
+    act(in_tenant, world, po_id, responses.confirm, {po.lines[0].id: responses.LineAnswer(11)})
+    assert state(in_tenant, world, po_id).lines[0].quantity == 11
+
+
+def test_container_quantities_are_shown_in_numbers_that_add_up(app):
+    from portal.web.purchase_orders import container_text
+
+    with app.test_request_context():
+        assert container_text(18, 6) == "3 \N{MULTIPLICATION SIGN} 6 = 18 units"
+        assert container_text(7, 6) == "1 \N{MULTIPLICATION SIGN} 6 + 1 unit = 7 units"
+        assert container_text(13, 6) == "2 \N{MULTIPLICATION SIGN} 6 + 1 unit = 13 units"
+        assert container_text(1, 1) == "1 unit"
+        assert container_text(5, 1) == "5 units"
+        assert container_text(None, 6) == "—"
+
+
+def test_a_partial_dispatch_is_partially_dispatched_until_the_rest_goes(
+    plugin, app, in_tenant, world
+):
+    from portal.testing.suppliers import observed
+
+    po_id = transferred(app, in_tenant, world)
+    act(in_tenant, world, po_id, responses.confirm)
+    po = state(in_tenant, world, po_id)
+    boots, socks = po.lines
+    observed.clear()
+    act(in_tenant, world, po_id, responses.dispatch, quantities={boots.id: 6})
+    assert state(in_tenant, world, po_id).status == Status.PARTIALLY_DISPATCHED
+    assert act(in_tenant, world, po_id, responses.can)["dispatch"]
+    # A second part leaves it partially dispatched; it is audited and told all the same.
+    act(in_tenant, world, po_id, responses.dispatch, quantities={boots.id: 6, socks.id: 2})
+    assert state(in_tenant, world, po_id).status == Status.PARTIALLY_DISPATCHED
+    act(in_tenant, world, po_id, responses.dispatch)  # the rest: 10 socks
+    po = state(in_tenant, world, po_id)
+    assert po.status == Status.DISPATCHED
+    assert not act(in_tenant, world, po_id, responses.can)["dispatch"]
+    slug = world.tenant.slug
+    assert observed == [
+        (slug, "dispatched", "confirmed", "partially_dispatched", po.number),
+        (slug, "dispatched", "partially_dispatched", "partially_dispatched", po.number),
+        (slug, "dispatched", "partially_dispatched", "dispatched", po.number),
+    ]
+    with in_tenant(world.tenant) as session:
+        entries = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "purchase_order.dispatched")
+            .order_by(AuditEntry.created_at, AuditEntry.id)
+        ).all()
+        assert [entry.changes.get("status") for entry in entries] == [
+            ["confirmed", "partially_dispatched"],
+            None,
+            ["partially_dispatched", "dispatched"],
+        ]
+        assert [entry.details["outstanding"] for entry in entries] == [18, 10, 0]
+
+
+def test_goods_of_a_partially_dispatched_order_are_received(app, in_tenant, world):
+    po_id = transferred(app, in_tenant, world)
+    act(in_tenant, world, po_id, responses.confirm)
+    act(in_tenant, world, po_id, responses.start_production)
+    boots, socks = state(in_tenant, world, po_id).lines
+    act(in_tenant, world, po_id, responses.dispatch, quantities={boots.id: 12})
+    po = state(in_tenant, world, po_id)
+    assert po.status == Status.PARTIALLY_DISPATCHED
+    assert services.can_receive(po)
+    # The store receives what was dispatched so far: the receipt tells the state from now on.
+    act(in_tenant, world, po_id, services.receive_goods, {boots.id: 12})
+    assert state(in_tenant, world, po_id).status == Status.PARTIALLY_RECEIVED
+    act(in_tenant, world, po_id, responses.dispatch)  # the socks follow
+    assert state(in_tenant, world, po_id).status == Status.PARTIALLY_RECEIVED
+    act(in_tenant, world, po_id, services.receive_goods, {socks.id: 12})
+    assert state(in_tenant, world, po_id).status == Status.RECEIVED
+
+
+def test_a_despatch_advice_for_part_of_the_order_has_its_codes():
+    assert codes.despatch_state(1) == Status.PARTIALLY_DISPATCHED
+    assert codes.despatch_state(0) == Status.DISPATCHED
+    assert codes.CXML_FULFILLMENT_TYPES[Status.PARTIALLY_DISPATCHED] == "partial"
+    assert codes.CXML_FULFILLMENT_STATES["complete"] == Status.DISPATCHED
+    assert Status.PARTIALLY_DISPATCHED in codes.AFTER_CONFIRMATION
+    assert Status.PARTIALLY_DISPATCHED in responses.RELEASED

@@ -288,7 +288,7 @@ def test_another_clients_purchase_order_is_not_found(
     theirs = make_po(in_tenant, tenant, other, [(create_product(tenant, other, code="OTHER-1"), 1)])
     browser = login_as(shop["user"], tenant)
     token = browser.csrf_token("/purchase-orders/new")
-    for path in ("", "/edit"):
+    for path in ("", "/edit", "/cancel"):
         assert browser.get(f"/purchase-orders/{theirs.id}{path}").status_code == 404
     response = browser.post(
         f"/purchase-orders/{theirs.id}/cancel", data={"csrf_token": token, "version": "1"}
@@ -391,8 +391,10 @@ def test_the_client_cancels_and_then_cannot_change(login_as, shop, tenant, in_te
     po = make_po(in_tenant, tenant, shop["client"], [(shop["boots"], 3)])
     browser = login_as(shop["user"], tenant)
     detail = text_of(browser.get(f"/purchase-orders/{po.id}"))
-    version = re.search(r'name="version" type="hidden" value="(\d+)"', detail).group(1)
-    token = browser.csrf_token(f"/purchase-orders/{po.id}")
+    assert f'href="/purchase-orders/{po.id}/cancel"' in detail  # a link that asks first
+    confirmation = text_of(browser.get(f"/purchase-orders/{po.id}/cancel"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', confirmation).group(1)
+    token = browser.csrf_token(f"/purchase-orders/{po.id}/cancel")
     response = browser.post(
         f"/purchase-orders/{po.id}/cancel", data={"csrf_token": token, "version": version}
     )
@@ -400,6 +402,39 @@ def test_the_client_cancels_and_then_cannot_change(login_as, shop, tenant, in_te
     assert load(in_tenant, tenant, po.id).status == PurchaseOrderStatus.CANCELLED
     response = browser.get(f"/purchase-orders/{po.id}/edit", follow_redirects=True)
     assert "can no longer be changed" in text_of(response)
+
+
+def test_one_click_on_cancel_only_asks(login_as, shop, staff, tenant, in_tenant):
+    po = make_po(in_tenant, tenant, shop["client"], [(shop["boots"], 3)])
+    for user in (shop["user"], staff):
+        browser = login_as(user, tenant)
+        detail = text_of(browser.get(f"/purchase-orders/{po.id}"))
+        assert "Cancel purchase order" in detail
+        assert f'action="/purchase-orders/{po.id}/cancel"' not in detail
+        page = text_of(browser.get(f"/purchase-orders/{po.id}/cancel"))
+        assert "Do you want to cancel this purchase order?" in page
+        assert "This cannot be undone." in page
+        assert "the supplier is told" not in page  # never sent to a supplier
+        assert f'href="/purchase-orders/{po.id}">Keep the purchase order</a>' in page
+    assert load(in_tenant, tenant, po.id).status == PurchaseOrderStatus.BOOKED
+
+
+def test_another_tenants_purchase_order_has_no_cancel_page(
+    login_as, shop, staff, tenant, other_tenant, in_tenant, create_client, create_product
+):
+    client = create_client(other_tenant)
+    theirs = make_po(
+        in_tenant, other_tenant, client, [(create_product(other_tenant, client, code="X-1"), 2)]
+    )
+    for user in (shop["user"], staff):
+        browser = login_as(user, tenant)
+        assert browser.get(f"/purchase-orders/{theirs.id}/cancel").status_code == 404
+        response = browser.post(
+            f"/purchase-orders/{theirs.id}/cancel",
+            data={"csrf_token": browser.csrf_token("/account"), "version": "1"},
+        )
+        assert response.status_code == 404
+    assert load(in_tenant, other_tenant, theirs.id).status == PurchaseOrderStatus.BOOKED
 
 
 def test_a_stale_cancel_is_refused(login_as, shop, tenant, in_tenant):

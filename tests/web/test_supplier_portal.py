@@ -643,7 +643,8 @@ def test_production_and_dispatch_in_parts(app, in_tenant, trade, login_as):
     assert "JD0001" in page
     assert "tracking-id=JD0001" in page  # the carrier's tracking page
     po = load(in_tenant, trade.tenant, po_id)
-    assert po.status == PurchaseOrderStatus.DISPATCHED
+    assert po.status == PurchaseOrderStatus.PARTIALLY_DISPATCHED  # the socks are still to come
+    assert "Part of the goods is on its way" in page
     assert po.expected_date is None  # the store's requested date is not the notice's
     assert tomorrow(2).isoformat() in str(load_notices(in_tenant, trade.tenant, po_id))
     form = text_of(browser.get(f"/supplier/orders/{po_id}/dispatch"))
@@ -655,6 +656,7 @@ def test_production_and_dispatch_in_parts(app, in_tenant, trade, login_as):
         **{f"line-{socks.id}": "10"},
     )
     assert response.status_code == 302
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.DISPATCHED
     with in_tenant(trade.tenant) as session:
         notices = session.scalars(
             select(DispatchNotice).where(DispatchNotice.purchase_order_id == po_id)
@@ -674,6 +676,7 @@ ALLOWED = {
     "changes_proposed": {"reference", "documents"},
     "confirmed": {"reference", "production", "dispatch", "documents"},
     "in_production": {"reference", "dispatch", "documents"},
+    "partially_dispatched": {"reference", "dispatch", "documents"},
     "dispatched": {"reference", "dispatch", "documents"},
     "partially_received": {"reference", "dispatch", "documents"},
     "received": {"documents"},
@@ -985,3 +988,177 @@ def load_notices(in_tenant, tenant, po_id):
             )
             if notice.expected_date
         ]
+
+
+# --- whole containers, partial dispatch, cancelling (issue 10, defects 5, 6 and 13) ----------
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def test_the_supplier_confirms_whole_containers_and_the_numbers_add_up(
+    app, in_tenant, trade, login_as
+):
+    po_id = order_from(app, in_tenant, trade)  # boots 2 x 6, socks 1 x 10
+    browser = login_as(trade.supplier_user, trade.tenant)
+    po = load(in_tenant, trade.tenant, po_id)
+    boots, socks = po.lines
+    form = text_of(browser.get(f"/supplier/orders/{po_id}/confirm"))
+    assert f"2 {TIMES} 6 = 12 units" in form
+    assert "a multiple of 6" in form
+    assert f'aria-describedby="quantity-{boots.id}-hint"' in form
+    response = post(
+        browser,
+        f"/supplier/orders/{po_id}/confirm",
+        version=po.version,
+        **{f"quantity-{boots.id}": "7", f"quantity-{socks.id}": "10"},
+    )
+    assert response.status_code == 200
+    page = text_of(response)
+    assert (
+        "Line 1 (BOOT-1): this line is ordered in containers of 6 units; please confirm a "
+        "multiple of 6, for example 6." in page
+    )
+    assert f'name="quantity-{boots.id}" value="7" aria-invalid="true"' in page
+    assert f'aria-describedby="quantity-{boots.id}-hint line-1-errors"' in page
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.TRANSFERRED
+    response = post(
+        browser,
+        f"/supplier/orders/{po_id}/confirm",
+        version=po.version,
+        **{f"quantity-{boots.id}": "18"},
+    )
+    page = followed(browser, response)
+    assert f"3 {TIMES} 6 = 18 units" in page  # the supplier's own page
+    assert f"1 {TIMES} 6" not in page
+    po = load(in_tenant, trade.tenant, po_id)
+    assert (po.status, po.lines[0].quantity) == (PurchaseOrderStatus.CONFIRMED, 18)
+    # The store's page: containers, ordered and confirmed all agree.
+    store = login_as(trade.store_user, trade.tenant)
+    page = text_of(store.get(f"/purchase-orders/{po_id}"))
+    assert f"3 {TIMES} 6 = 18 units" in page
+    assert f"1 {TIMES} 10 = 10 units" in page
+    assert re.search(
+        r'<td class="numeric">12</td>\s*<td class="numeric changed"><ins>18</ins>', page
+    )
+
+
+def test_a_units_line_shows_its_loose_units(app, in_tenant, trade, login_as):
+    po_id = order_from(app, in_tenant, trade, {"boots": 2})
+    with in_tenant(trade.tenant) as session:
+        line = session.get(PurchaseOrder, (trade.tenant.id, po_id)).lines[0]
+        line.quantity = line.ordered_quantity = 13  # cases of 6 since the order was placed
+        session.commit()
+    browser = login_as(trade.supplier_user, trade.tenant)
+    page = text_of(browser.get(f"/supplier/orders/{po_id}"))
+    assert f"2 {TIMES} 6 + 1 unit = 13 units" in page
+    form = text_of(browser.get(f"/supplier/orders/{po_id}/confirm"))
+    assert "a multiple of 6" not in form
+
+
+def test_the_store_sees_a_partial_dispatch_and_what_is_still_to_come(
+    app, in_tenant, trade, login_as, create_user
+):
+    po_id = order_from(app, in_tenant, trade)
+    confirm_order(in_tenant, trade, po_id)
+    po = load(in_tenant, trade.tenant, po_id)
+    boots, socks = po.lines
+    supplier = login_as(trade.supplier_user, trade.tenant)
+    response = post(
+        supplier,
+        f"/supplier/orders/{po_id}/dispatch",
+        version=po.version,
+        carrier="DHL",
+        **{f"line-{boots.id}": "6", f"line-{socks.id}": ""},
+    )
+    page = followed(supplier, response)
+    assert "Partially dispatched" in page
+    assert "the store is waiting for the rest to be dispatched" in page
+    assert "Announce a dispatch" in page
+    assert po.number in text_of(
+        supplier.get("/supplier/", query_string={"status": "partially_dispatched"})
+    )
+    store = login_as(trade.store_user, trade.tenant)
+    page = text_of(store.get(f"/purchase-orders/{po_id}"))
+    assert "Partially dispatched" in page
+    assert "Part of the goods is on its way; the supplier has still to dispatch the rest." in page
+    for heading in ("Ordered", "Confirmed", "Dispatched", "Received", "Still to come"):
+        assert f'<th scope="col" class="numeric">{heading}</th>' in page
+    # Boots: ordered 12, confirmed 12, dispatched 6, received 0, still to come 12 (6 not sent).
+    assert re.search(
+        r"<td class=\"numeric\">12</td>\s*<td class=\"numeric\">12</td>\s*"
+        r"<td class=\"numeric\">6</td>\s*<td class=\"numeric\">0</td>\s*"
+        r"<td class=\"numeric\">12<br><span class=\"hint\">6 not dispatched yet</span></td>",
+        page,
+    )
+    listed = text_of(
+        store.get("/purchase-orders/", query_string={"status": "partially_dispatched"})
+    )
+    assert po.number in listed
+    assert '<option value="partially_dispatched"' in listed
+    # Staff receive what came so far; the receipts tell the state from then on.
+    staff = login_as(create_user(trade.tenant, "staff"), trade.tenant)
+    form = text_of(staff.get(f"/purchase-orders/{po_id}/receive"))
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', form).group(1)
+    response = staff.post(
+        f"/purchase-orders/{po_id}/receive",
+        data={
+            "csrf_token": staff.csrf_token(f"/purchase-orders/{po_id}/receive"),
+            "version": version,
+            f"line-{boots.id}": "6",
+        },
+    )
+    assert response.status_code == 302
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.PARTIALLY_RECEIVED
+    response = post(
+        supplier,
+        f"/supplier/orders/{po_id}/dispatch",
+        version=load(in_tenant, trade.tenant, po_id).version,
+        **{f"line-{boots.id}": "6", f"line-{socks.id}": "10"},
+    )
+    assert response.status_code == 302
+    page = text_of(store.get(f"/purchase-orders/{po_id}"))
+    assert "not dispatched yet" not in page
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.PARTIALLY_RECEIVED
+
+
+def test_cancelling_a_sent_order_asks_first_and_says_the_supplier_is_told(
+    app, in_tenant, trade, login_as, tenant, create_client, create_user, create_product
+):
+    po_id = order_from(app, in_tenant, trade)
+    store = login_as(trade.store_user, trade.tenant)
+    detail = text_of(store.get(f"/purchase-orders/{po_id}"))
+    assert f'<a class="button button-danger" href="/purchase-orders/{po_id}/cancel">' in detail
+    assert f'action="/purchase-orders/{po_id}/cancel"' not in detail  # no one-click form
+    page = text_of(store.get(f"/purchase-orders/{po_id}/cancel"))
+    assert "Do you want to cancel this purchase order?" in page
+    assert "Shoe Factory already has this order: the supplier is told by e-mail" in page
+    assert "Keep the purchase order" in page
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.TRANSFERRED
+    version = re.search(r'name="version" type="hidden" value="(\d+)"', page).group(1)
+    response = store.post(
+        f"/purchase-orders/{po_id}/cancel",
+        data={
+            "csrf_token": store.csrf_token(f"/purchase-orders/{po_id}/cancel"),
+            "version": version,
+        },
+    )
+    assert response.status_code == 302
+    assert load(in_tenant, trade.tenant, po_id).status == PurchaseOrderStatus.CANCELLED
+    page = text_of(store.get(f"/purchase-orders/{po_id}/cancel"))
+    assert "This purchase order can no longer be cancelled" in page
+    assert 'type="submit"' not in page.split("<main", 1)[-1]
+    # Another store's and another supplier's orders are not found, and the supplier has no page.
+    other = make_trade(
+        app,
+        in_tenant,
+        tenant,
+        create_client,
+        create_user,
+        create_product,
+        store="Other Store",
+        name="Other Mill",
+    )
+    theirs = order_from(app, in_tenant, other)
+    assert store.get(f"/purchase-orders/{theirs}/cancel").status_code == 404
+    supplier = login_as(trade.supplier_user, trade.tenant)
+    assert supplier.get(f"/purchase-orders/{theirs}/cancel").status_code in (403, 404)

@@ -39,6 +39,8 @@ class PurchaseOrderStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     CHANGES_PROPOSED = "changes_proposed"
     IN_PRODUCTION = "in_production"
+    # A dispatch notice announced part of the open quantities; the rest is still to come.
+    PARTIALLY_DISPATCHED = "partially_dispatched"
     DISPATCHED = "dispatched"
     PARTIALLY_RECEIVED = "partially_received"
     RECEIVED = "received"
@@ -209,7 +211,20 @@ class PurchaseOrderLine(TenantOwned, db.Model):
 
     @property
     def containers(self) -> int:
+        """Whole containers in the quantity; :attr:`loose_units` holds what is left over."""
         return self.quantity // self.container_amount if self.container_amount else self.quantity
+
+    @property
+    def loose_units(self) -> int:
+        """Units beyond the whole containers (0 for a line ordered in whole containers)."""
+        return self.quantity % self.container_amount if self.container_amount else 0
+
+    @property
+    def in_containers(self) -> bool:
+        """Tell whether the line was ordered in whole containers of more than one unit: then
+        the supplier confirms whole containers too (docs/purchasing.md)."""
+        ordered = self.ordered_quantity if self.ordered_quantity is not None else self.quantity
+        return self.container_amount > 1 and ordered % self.container_amount == 0
 
     @property
     def changed_fields(self) -> set[str]:

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.services import current_actor, record
+from portal.core.addresses.validation import delivery_address_errors
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.locking import lock_for_update
 from portal.core.numbering import next_number
@@ -44,6 +45,7 @@ from portal.plugins.contracts import (
     RetryableError,
     TransmitOutcome,
 )
+from portal.plugins.events import webhook_event
 from portal.plugins.host import current_host
 
 log = logging.getLogger(__name__)
@@ -265,6 +267,8 @@ def create_from_cart(client, supplier: Supplier) -> PurchaseOrder:
         po,
         details={"number": po.number, "items": len(lines), "supplier": supplier.name},
     )
+    if not reused:
+        webhook_event("purchase_order.created", po)
     return po
 
 
@@ -340,6 +344,8 @@ def update_draft(
     expected = details.get("expected_date")
     if expected is not None and expected < utcnow().date():
         raise DomainError(_l("The expected date cannot lie in the past."), "expected_date")
+    # The delivery address is checked like every address; a draft may still leave parts out.
+    details = delivery_address_errors(details, prefix="delivery_", current=po)
     old = {name: _plain(getattr(po, name)) for name in DETAIL_FIELDS}
     old.update(_line_values(po))
     for name in DETAIL_FIELDS:

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from portal.audit.services import current_actor, record
 from portal.core.errors import DomainError, LineErrors, TransitionRefused
 from portal.core.locking import lock_for_update
+from portal.core.purchasing.codes import despatch_state, outstanding_quantities
 from portal.core.purchasing.models import (
     DispatchNotice,
     DispatchNoticeLine,
@@ -36,6 +37,7 @@ from portal.core.suppliers.models import Supplier, SupplierEventReceipt
 from portal.core.versioning import check_version
 from portal.db import db, utcnow
 from portal.plugins.contracts import EventKind, SupplierEvent
+from portal.plugins.events import purchase_order_changed
 
 # Which states allow which answer (DOMAIN.md).
 ANSWERABLE = (Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED)
@@ -46,12 +48,14 @@ IN_HAND = (
     Status.CHANGES_PROPOSED,
     Status.CONFIRMED,
     Status.IN_PRODUCTION,
+    Status.PARTIALLY_DISPATCHED,
     Status.DISPATCHED,
     Status.PARTIALLY_RECEIVED,
 )
 DISPATCHABLE = (
     Status.CONFIRMED,
     Status.IN_PRODUCTION,
+    Status.PARTIALLY_DISPATCHED,
     Status.DISPATCHED,
     Status.PARTIALLY_RECEIVED,
 )
@@ -119,6 +123,25 @@ class LineAnswer:
     delivery_date: date | None = None
 
 
+def _not_whole_containers(position: int, line, quantity: int) -> DomainError:
+    """Refuse a confirmed quantity that breaks a line ordered in whole containers; suggest
+    the nearest whole number of containers."""
+    amount = line.container_amount
+    nearest = max(round(quantity / amount), 1) * amount
+    return DomainError(
+        lazy_ngettext(
+            "Line %(row)d (%(code)s): this line is ordered in containers of %(num)d unit; please confirm a multiple of %(num)d, for example %(nearest)d.",
+            "Line %(row)d (%(code)s): this line is ordered in containers of %(num)d units; please confirm a multiple of %(num)d, for example %(nearest)d.",
+            amount,
+            row=position,
+            code=line.product.code,
+            nearest=nearest,
+        ),
+        "quantity",
+        row=position,
+    )
+
+
 def _check_answers(po: PurchaseOrder, answers: Mapping[uuid.UUID, LineAnswer]):
     by_id = {line.id: line for line in po.lines}
     if set(answers) - set(by_id):
@@ -147,6 +170,8 @@ def _check_answers(po: PurchaseOrder, answers: Mapping[uuid.UUID, LineAnswer]):
                         row=position,
                     )
                 )
+            elif line.in_containers and answer.quantity % line.container_amount:
+                errors.append(_not_whole_containers(position, line, answer.quantity))
             elif answer.quantity != line.quantity:
                 change["quantity"] = answer.quantity
         if answer.unit_price is not None:
@@ -375,17 +400,22 @@ def dispatch(
     db.session.add(notice)
     # The store's requested date stays as it was; the notice carries the expected arrival.
     po.updated_at = utcnow()
-    if po.status == Status.PARTIALLY_RECEIVED:
-        record("purchase_order.dispatched", po, details={"units": sum(q for _, q in wanted)})
+    for line, quantity in wanted:
+        announced[line.id] = announced.get(line.id, 0) + quantity
+    outstanding = sum(outstanding_quantities(po, announced).values())
+    details = {
+        "carrier": notice.carrier,
+        "tracking_code": notice.tracking_code,
+        "units": sum(q for _, q in wanted),
+        "outstanding": outstanding,
+    }
+    # Once goods have arrived, the receipts tell the state; a notice leaves it as it is.
+    status = po.status if po.status == Status.PARTIALLY_RECEIVED else despatch_state(outstanding)
+    if status == po.status:
+        record("purchase_order.dispatched", po, details=details)
+        purchase_order_changed(po, "dispatched", po.status.value, po.status.value)
     else:
-        _set_status(
-            po,
-            Status.DISPATCHED,
-            "dispatched",
-            carrier=notice.carrier,
-            tracking_code=notice.tracking_code,
-            units=sum(q for _, q in wanted),
-        )
+        _set_status(po, status, "dispatched", **details)
     db.session.flush()
     return notice
 

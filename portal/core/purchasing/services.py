@@ -30,7 +30,7 @@ from portal.core.stock.services import record_movement
 from portal.core.versioning import check_version
 from portal.core.warehouses.services import purchase_order_warehouse
 from portal.db import db, utcnow
-from portal.plugins.events import purchase_order_changed
+from portal.plugins.events import purchase_order_changed, webhook_event
 
 # DOMAIN.md: cancelled from draft, booked, sent, transferred, acknowledged.
 CANCELLABLE = (Status.DRAFT, Status.BOOKED, Status.SENT, Status.TRANSFERRED, Status.ACKNOWLEDGED)
@@ -42,6 +42,7 @@ RECEIVABLE = (
     Status.ACKNOWLEDGED,
     Status.CONFIRMED,
     Status.IN_PRODUCTION,
+    Status.PARTIALLY_DISPATCHED,
     Status.DISPATCHED,
     Status.PARTIALLY_RECEIVED,
 )
@@ -125,6 +126,7 @@ def create_purchase_order(
     db.session.add(po)
     db.session.flush()
     record("purchase_order.created", po, details={"number": po.number, "lines": len(checked)})
+    webhook_event("purchase_order.created", po)
     if book:
         _set_status(po, Status.BOOKED, "booked")
     return po
