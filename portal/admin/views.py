@@ -15,7 +15,8 @@ from portal.accounts.forms import PasswordConfirmForm, SecondFactorPolicyForm, U
 from portal.accounts.login import role_required
 from portal.accounts.models import Role, User
 from portal.accounts.views import send_password_link
-from portal.audit.models import AuditEntry
+from portal.audit import presenting
+from portal.audit import queries as audit_queries
 from portal.db import db
 from portal.tenants.models import SecondFactorPolicy, Tenant
 from portal.web.helpers import form_errors_to_fields, get_or_404
@@ -168,28 +169,84 @@ def login_security():
     return render_template("admin/login_security.html", form=form)
 
 
+# Every page that shows an entry's changes does so through the one presenter
+# (templates/audit/_changes.html).
+bp.add_app_template_global(presenting.changes_of, "audit_changes_of")
+bp.add_app_template_global(presenting.notes_of, "audit_notes_of")
+bp.add_app_template_global(presenting.secret_notes_of, "audit_secret_notes_of")
+bp.add_app_template_global(presenting.action_label, "audit_action_label")
+
+
 @bp.route("/audit")
 @role_required(Role.ADMIN)
 def audit_log():
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(PAGE_SIZE + 1)
-    before = request.args.get("before")
-    if before:
+    """Show the tenant's audit log, newest first, with its filters; keyset by id."""
+    filters = audit_queries.filter_from_args(request.args)
+    before = None
+    if request.args.get("before"):
         try:
-            query = query.where(AuditEntry.id < uuid.UUID(before))
+            before = uuid.UUID(request.args["before"])
         except ValueError:
             abort(400)
-    entries = db.session.scalars(query).all()
-    more = len(entries) > PAGE_SIZE
-    entries = entries[:PAGE_SIZE]
-    actor_ids = {e.actor_id for e in entries if e.actor_id}
-    actors = (
-        {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actor_ids)))}
-        if actor_ids
-        else {}
-    )
+    entries, next_before = audit_queries.page_of_entries(filters, before, PAGE_SIZE)
     return render_template(
         "admin/audit.html",
-        entries=entries,
-        actors=actors,
-        next_before=entries[-1].id if more and entries else None,
+        rows=presenting.present(entries),
+        filters=filters,
+        filter_args=filters.args(),
+        who_choices=_audit_who_choices(),
+        action_groups=presenting.grouped_actions(),
+        type_choices=presenting.object_type_choices(),
+        next_before=next_before,
+        first_page=before is None,
+        tenant_timezone=str(g.tenant.timezone or "UTC"),
     )
+
+
+def _audit_who_choices() -> list[tuple[str, str]]:
+    """Return the "who" filter's choices: the tenant's users, its API tokens, the system."""
+    from portal.api.models import ApiToken
+
+    users = db.session.scalars(select(User).order_by(User.name, User.email)).all()
+    tokens = db.session.scalars(select(ApiToken).order_by(ApiToken.name)).all()
+    return [
+        ("system", _("System (no user)")),
+        *((f"user:{user.id}", user.display_name) for user in users),
+        *((f"token:{token.id}", _("API token %(name)s", name=token.name)) for token in tokens),
+    ]
+
+
+def _audit_table():
+    from portal.web.exports import Column, Kind, Table
+
+    def changes(row) -> str:
+        return "; ".join(f"{c.label}: {c.old} → {c.new}" for c in row.changes)
+
+    columns = [
+        Column(_l("When"), lambda row: row.when, Kind.DATETIME, width=20),
+        Column(_l("Who"), lambda row: row.who, width=24),
+        Column(_l("API token"), lambda row: row.token, width=18),
+        Column(_l("Action"), lambda row: row.action, width=32),
+        Column(_l("Object type"), lambda row: row.object_type, width=16),
+        Column(_l("Object"), lambda row: row.object_name, width=24),
+        Column(_l("Changes"), changes, width=48),
+        Column(_l("Notes"), lambda row: "; ".join(row.notes), width=32),
+        Column(_l("IP address"), lambda row: row.ip_address, width=16),
+    ]
+    statement = audit_queries.audit_statement(audit_queries.filter_from_args(request.args))
+    return Table(
+        _("Audit log"),
+        columns,
+        statement,
+        audit_queries.ORDER,
+        prepare=lambda rows: presenting.present_stream(row.AuditEntry for row in rows),
+    )
+
+
+@bp.route("/audit.<any(csv, xlsx):fmt>")
+@role_required(Role.ADMIN)
+def audit_export(fmt: str):
+    """Export the audit log's entries that pass the filters, as CSV or Excel."""
+    from portal.web.exports import export_response
+
+    return export_response("audit-log", fmt, _audit_table(), "admin.audit_log")

@@ -23,6 +23,9 @@ class AuditEntry(TenantOwned, db.Model):
         Index(None, "tenant_id", "created_at"),
         Index(None, "tenant_id", "action", "created_at"),
         Index(None, "tenant_id", "object_type", "object_id"),
+        # The audit log's filters by who and by action, newest first (keyset by id).
+        Index(None, "tenant_id", "actor_id", "id"),
+        Index(None, "tenant_id", "action", "id"),
     )
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

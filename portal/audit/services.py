@@ -75,6 +75,11 @@ def record(
 ) -> AuditEntry:
     """Add an audit entry for ``action`` on ``obj`` to the current transaction."""
     actor = current_actor()
+    # A proxy such as Flask-Login's ``current_user`` would be recorded as "LocalProxy":
+    # the log names the object behind it.
+    unwrap = getattr(obj, "_get_current_object", None)
+    if callable(unwrap):
+        obj = unwrap()
     entry = AuditEntry(
         actor_id=actor_id or actor.user_id,
         action=action,
