@@ -72,7 +72,7 @@ PLACES = [
     ("Lukas Weber", "Torstraße 12", "10119", "Berlin", "", "DE", "+49 30 555 0102"),
     ("Marie Dubois", "12 rue de Rivoli", "75004", "Paris", "", "FR", "+33 1 55 50 01 03"),
     ("Tom Peeters", "Meir 50", "2000", "Antwerpen", "", "BE", "+32 3 555 01 04"),
-    ("Olivia Smith", "221B Baker Street", "NW1 6XE", "London", "", "GB", "+44 20 5550 0105"),
+    ("Olivia Smith", "221B Baker Street", "NW1 6XE", "London", "", "GB", "+44 20 7946 0105"),
     ("Ethan Brown", "350 Fifth Avenue", "10118", "New York", "NY", "US", "+1 212 555 0106"),
     (
         "Ana Souza",
@@ -83,7 +83,7 @@ PLACES = [
         "BR",
         "+55 11 5550 0107",
     ),
-    ("Sofia Rossi", "Via Roma 1", "00184", "Roma", "", "IT", "+39 06 5550 0108"),
+    ("Sofia Rossi", "Via Roma 1", "00184", "Roma", "RM", "IT", "+39 06 5550 0108"),
 ]
 CARRIERS = ["DHL", "UPS", "DPD", "GLS", "PostNL"]
 

@@ -121,6 +121,25 @@ DEFAULT_ADDRESS = {
 }
 
 
+def address_values(**overrides: Any) -> dict[str, Any]:
+    """Return :data:`DEFAULT_ADDRESS` with ``overrides``; valid in the country it names.
+
+    An address in another country without its own postcode (or state, where the country
+    needs one) gets an example of that country's, so that ``country="FR"`` alone passes
+    the address check.
+    """
+    from portal.core.addresses.validation import postcode_example, required_parts, state_choices
+
+    values = {**DEFAULT_ADDRESS, **overrides}
+    country = str(getattr(values["country"], "code", values["country"]) or "").upper()
+    if country and country != DEFAULT_ADDRESS["country"]:
+        if "postcode" not in overrides:
+            values["postcode"] = postcode_example(country)
+        if "state" not in overrides and "state" in required_parts(country):
+            values["state"] = next(iter(state_choices(country)), ("", ""))[0]
+    return values
+
+
 def make_product(tenant: Tenant, client: Client, **overrides: Any):
     """Create a product of ``client``; ``stock=N`` puts N units in the default warehouse."""
     from portal.core.products.services import create_product
@@ -150,7 +169,7 @@ def make_order(tenant: Tenant, client: Client, lines, *, submit: bool = True, **
         order = create_order(
             client,
             [LineInput(product.id, quantity) for product, quantity in lines],
-            overrides.pop("address", DEFAULT_ADDRESS),
+            overrides.pop("address", None) or address_values(),
             submit=submit,
             **overrides,
         )
@@ -178,6 +197,6 @@ def make_address(tenant: Tenant, client: Client, **overrides: Any):
 
     label = overrides.pop("label", "")
     with tenant_context(tenant):
-        address = create_address(client.id, {**DEFAULT_ADDRESS, **overrides}, label=label)
+        address = create_address(client.id, address_values(**overrides), label=label)
         db.session.flush()
         return address

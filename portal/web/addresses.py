@@ -27,6 +27,7 @@ from portal.core.addresses.services import (
     delete_address,
     update_address,
 )
+from portal.core.addresses.validation import format_phone, is_country
 from portal.core.errors import DomainError
 from portal.db import contains_any, db
 from portal.web.access import client_only, get_visible_or_404, visible
@@ -60,12 +61,15 @@ _NOT_COUNTRIES = frozenset({"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"})
 
 
 def country_choices() -> list[tuple[str, str]]:
-    """Return (code, name) for every country, named and sorted in the current language."""
+    """Return (code, name) for every country, named and sorted in the current language.
+
+    Only countries the address check knows: a choice it would refuse is not offered.
+    """
     territories = get_locale().territories
     countries = [
         (code, name)
         for code, name in territories.items()
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES and is_country(code)
     ]
     return sorted(countries, key=lambda pair: pair[1].casefold())
 
@@ -77,11 +81,19 @@ def country_name(country) -> str:
     return get_locale().territories.get(code, code)
 
 
+@bp.app_template_filter("phone_number")
+def phone_number(phone) -> str:
+    """Return a stored phone number (E.164) written for reading: "+31 20 123 4567"."""
+    return format_phone(phone or "")
+
+
 class AddressFieldsForm(FlaskForm):
     """The fields of a postal address, named like the model's columns.
 
-    Required fields are checked by :func:`address_errors` (one message per field, the same
-    words as the service uses), so that forms that may leave the address empty can reuse it.
+    The address is checked by :func:`address_errors` (every problem at once, at its field,
+    the same words as the service uses: required parts, postcode and state per country,
+    phone number, e-mail address), so that forms that may leave the address empty can reuse
+    it.
     """
 
     name = StringField(FIELD_LABELS["name"], validators=[Length(max=LIMITS["name"])])
@@ -126,6 +138,8 @@ class AddressFieldsForm(FlaskForm):
         """Show ``source``'s address (an Address or an Order) in the fields."""
         for field in ADDRESS_FIELDS:
             value = getattr(source, field)
+            if field == "phone":
+                value = format_phone(value)
             getattr(self, field).data = getattr(value, "code", value) or ""
 
 

@@ -216,8 +216,9 @@ def test_the_import_jobs_queries_do_not_grow_with_its_lines(tmp_path, smtp_serve
                 db.session.commit()
 
         def statements_for(lines: int) -> int:
-            header = ("Quantity", "Product code", "Name", "Street", "Postcode", "City", "Country")
-            rows = [header, (1, "Q-000", "Ana", "Rua A 1", "01000-000", "Sao Paulo", "BR")]
+            header = ("Quantity", "Product code", "Name", "Street", "Postcode", "City", "State")
+            header += ("Country",)
+            rows = [header, (1, "Q-000", "Ana", "Rua A 1", "01000-000", "Sao Paulo", "SP", "BR")]
             rows += [(1, f"Q-{n:03d}") for n in range(1, lines)]
             with app.app_context(), tenant_context(db.session.get(type(tenant), tenant_id)):
                 job = create_job(

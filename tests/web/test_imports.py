@@ -20,9 +20,9 @@ def xlsx(rows) -> bytes:
 
 
 GOOD = [
-    ("Quantity", "Product code", "Name", "Street", "Postcode", "City", "Country"),
-    (2, "IMP-1", "Ana Lima", "Rua A 1", "01000-000", "São Paulo", "BR"),
-    (1, "IMP-2", "", "", "", "", ""),
+    ("Quantity", "Product code", "Name", "Street", "Postcode", "City", "State", "Country"),
+    (2, "IMP-1", "Ana Lima", "Rua A 1", "01000-000", "São Paulo", "SP", "BR"),
+    (1, "IMP-2", "", "", "", "", "", ""),
 ]
 
 

@@ -21,6 +21,11 @@ from flask_babel import lazy_ngettext
 from sqlalchemy import select
 
 from portal.core.addresses.models import ADDRESS_FIELDS
+from portal.core.addresses.validation import (
+    AddressErrors,
+    check_address,
+    restore_leading_zeros,
+)
 from portal.core.errors import DomainError
 from portal.core.products.models import Product
 from portal.jobs.services import JobFailed, job_handler
@@ -266,6 +271,8 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
     errors: list[RowError] = []
     first_row: dict[str, int] = {}
     seen: dict[str, int] = {}
+    numeric_postcode = False
+    conflicting = False  # rows disagree on the address: which one to check is not known
     for done, (row, values) in enumerate(raw, start=1):
         code = cell(values, "code")
         quantity = _quantity(
@@ -309,7 +316,11 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
                 else:
                     parsed.address[column] = value
                 first_row[column] = row
+                if column == "postcode":
+                    raw_value = values[columns["postcode"]]
+                    numeric_postcode = isinstance(raw_value, int | float)
             elif current != value:
+                conflicting = conflicting or column != "reference"
                 errors.append(
                     RowError(
                         row,
@@ -323,6 +334,9 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
                 )
         if progress is not None and done % 250 == 0:
             progress(done, len(raw))
+    if parsed.address and not conflicting:
+        errors += _address_errors(parsed, first_row, numeric_postcode)
+        errors.sort(key=lambda error: error.row)
     if errors:
         raise ImportRefused(
             lazy_ngettext(
@@ -333,6 +347,38 @@ def _check_rows(raw, columns, client_id, progress) -> ParsedOrder:
             errors,
         )
     return parsed
+
+
+def _address_errors(
+    parsed: ParsedOrder, first_row: dict[str, int], numeric_postcode: bool
+) -> list[RowError]:
+    """Check the file's delivery address like every other; name the row of each bad part.
+
+    A part is reported on the row its value came from; a missing part on the first row with
+    address values. The cleaned address (postcode spelled as its country writes it, phone
+    in E.164) replaces the typed one.
+    """
+    address = parsed.address
+    if numeric_postcode and address.get("postcode"):
+        # Excel stored the postcode as a number: 01067 arrived as 1067.
+        country = address.get("country", "").strip().upper()
+        address["postcode"] = restore_leading_zeros(country, address["postcode"])
+    checked = check_address(address)
+    first_address_row = min(first_row[part] for part in address)
+    if not checked.errors:
+        parsed.address = {
+            part: getattr(checked.values[part], "code", checked.values[part]) or ""
+            for part in address
+        }
+        return []
+    return [
+        RowError(
+            row,
+            _l("Row %(row)d: %(problem)s", row=row, problem=error.message),
+        )
+        for error in checked.errors
+        for row in [first_row.get(error.field, first_address_row)]
+    ]
 
 
 @job_handler("order_import")
@@ -366,6 +412,15 @@ def run_order_import(job, progress) -> dict:
             reference=parsed.reference or options.get("reference", ""),
             submit=bool(options.get("submit")),
         )
+    except AddressErrors as refused:
+        # The address chosen on the form (an address book entry saved before today's rules).
+        raise JobFailed(
+            _l("The chosen delivery address needs correcting; nothing was imported."),
+            [
+                {"row": 0, "message": str(_l("Delivery address: %(problem)s", problem=e.message))}
+                for e in refused.errors
+            ],
+        ) from None
     except DomainError as refused:
         raise JobFailed(refused.message, []) from None
     # Not committed here: the job runner commits the order together with the job's end.
