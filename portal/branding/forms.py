@@ -18,6 +18,7 @@ from portal.branding.services import (
     valid_link,
 )
 from portal.i18n import locale_name
+from portal.web.submissions import SubmissionTokenMixin
 
 COLOUR_MESSAGE = _l("Please enter a colour as #rrggbb, for example #1f4e79.")
 COLOUR_HINT = _l("As #rrggbb. Leave empty to use the theme's colour.")
@@ -139,7 +140,7 @@ def branding_form(locales: list[str]) -> type[BrandingForm]:
     return TenantBrandingForm
 
 
-class DomainForm(FlaskForm):
+class DomainForm(SubmissionTokenMixin, FlaskForm):
     """Add a custom domain."""
 
     domain = StringField(

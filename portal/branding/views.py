@@ -22,6 +22,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.links import public_url
 from portal.accounts.login import role_required
@@ -64,6 +65,7 @@ from portal.tenants.resolver import host_name
 from portal.themes import available_themes, theme_for
 from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import NavItem, add_nav_item
+from portal.web.submissions import once_per_submission, record_outcome
 
 bp = Blueprint("branding", __name__)
 
@@ -292,18 +294,26 @@ def edit():
 
 @bp.route("/admin/branding/domains", methods=["POST"])
 @role_required(Role.ADMIN)
+@once_per_submission
 def add_domain():
     tenant = _tenant()
     form = DomainForm()
     if form.validate_on_submit():
         try:
             entry = add_custom_domain(tenant, form.domain.data)
+            name = entry.domain
+            record_outcome(url_for("branding.edit", _anchor="domains"))
+            db.session.commit()
         except DomainError as error:
             db.session.rollback()
             form_errors_to_fields(form, error)
+        except IntegrityError:
+            # Someone added the same name at the same moment (another tenant, or this admin
+            # in another tab): the primary key let one of the two in.
+            db.session.rollback()
+            form.domain.errors = [_("The domain %(domain)s is already in use.", domain=name)]
         else:
-            db.session.commit()
-            flash(_("The domain %(domain)s was added.", domain=entry.domain), "success")
+            flash(_("The domain %(domain)s was added.", domain=name), "success")
             return redirect(url_for("branding.edit", _anchor="domains"))
     return _render_page(tenant, domain_form=form, status=422)
 

@@ -36,6 +36,7 @@ from portal.core.suppliers.models import CatalogueItem, CatalogueMatch, Supplier
 from portal.db import db
 from portal.outbox.models import OutboxMessage
 from portal.tenants.context import TenantRef, tenant_context
+from portal.tenants.models import Tenant
 from portal.testing import factories, fixtures
 from portal.testing.fixtures import (
     postgres_database,
@@ -305,6 +306,34 @@ def test_an_invitation_sent_twice_at_once_invites_once(shop, smtp_server):
     assert [answer.status for answer in answers] == [302, 302], [a.text[:300] for a in answers]
     assert count(shop, User) == users + 1
     assert count(shop, FormSubmission) == 1
+
+
+def test_a_domain_added_twice_at_once_is_added_once(shop):
+    from portal.tenants.models import TenantDomain
+
+    with shop.portal.app.app_context():
+        admin = factories.make_user(db.session.get(Tenant, shop.tenant.id), "admin")
+        email = admin.email  # read before the commit expires it (and the tenant context ended)
+        db.session.commit()
+    browser = shop.browser(email)
+    page = browser.get("/admin/branding")
+    tokens = TOKEN.findall(page.text)
+    assert tokens, page.text[:500]
+    form = {
+        "csrf_token": hidden(CSRF, page),
+        # The domain form is the page's last form with a token.
+        "submission_token": unescape(tokens[-1]),
+        "domain": f"portal.{shop.tenant.slug}-shop.example",
+    }
+
+    answers = at_once(*[lambda: browser.post("/admin/branding/domains", form)] * 2)
+
+    assert [answer.status for answer in answers] == [302, 302], [a.text[:300] for a in answers]
+    with shop.portal.app.app_context():
+        added = db.session.scalars(
+            select(TenantDomain).where(TenantDomain.tenant_id == shop.tenant.id)
+        ).all()
+    assert [entry.domain for entry in added] == [form["domain"]]
 
 
 # --- status changes: the row lock -----------------------------------------------------------
