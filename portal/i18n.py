@@ -6,12 +6,14 @@ from datetime import UTC, date, datetime, time
 from functools import cache
 
 from babel import Locale
+from babel.dates import get_datetime_format
 from flask import Flask, g, has_request_context, request, session
 from flask_babel import (
     Babel,
     format_currency,
     format_date,
     format_decimal,
+    format_time,
     get_locale,
     get_timezone,
 )
@@ -102,13 +104,36 @@ def money(amount, currency) -> str:
     return format_currency(amount, str(getattr(currency, "code", currency) or "EUR"))
 
 
+def day(value) -> str:
+    """Write a date the one way the portal writes dates: the locale's medium form
+    ("Dec 4, 2026", "04.12.2026"), which no locale can read as another day."""
+    if value is None or value == "":
+        return ""
+    return format_date(value, "medium")
+
+
+def moment(value, _format: str | None = None) -> str:
+    """Write a date and time the one way the portal writes them: :func:`day` and the short
+    time in the user's time zone, joined as the locale joins them ("Dec 4, 2026, 7:27 PM").
+
+    The ``datetimeformat`` filter of the templates; an argument some templates pass ("short")
+    is ignored, so one page never shows the same kind of value in two forms.
+    """
+    if value is None or value == "":
+        return ""
+    pattern = get_datetime_format("medium", locale=get_locale())
+    return pattern.replace("{1}", day(value)).replace("{0}", format_time(value, "short"))
+
+
 def init_app(app: Flask) -> None:
     # Plugins' catalogs first: where both translate a string, the portal's own wins.
     plugins = app.extensions.get("portal.plugins")
     directories = [*(plugins.translation_directories() if plugins else []), str(TRANSLATIONS)]
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(directories))
     Babel(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.filters.update(money=money, number=format_decimal, date=format_date)
+    app.jinja_env.filters.update(
+        money=money, number=format_decimal, date=day, datetimeformat=moment
+    )
     app.jinja_env.globals.update(
         locale_name=locale_name,
         enabled_locales=enabled_locales,

@@ -21,15 +21,16 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app, g, has_request_context, url_for
-from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import or_, select
 from werkzeug.routing import BuildError
 
 from portal.audit.models import AuditEntry
 from portal.db import db
+from portal.i18n import day, moment
 
 # --- actions ---------------------------------------------------------------------------------
 
@@ -496,12 +497,12 @@ def _status_label(object_type: str | None, value: Any) -> str:
 def _date_text(value: str) -> str | None:
     if len(value) == 10:
         try:
-            return format_date(date.fromisoformat(value), "short")
+            return day(date.fromisoformat(value))
         except ValueError:
             return None
     if len(value) >= 19 and value[10] in "T ":
         try:
-            return format_datetime(datetime.fromisoformat(value), "short")
+            return moment(datetime.fromisoformat(value))
         except ValueError:
             return None
     return None

@@ -11,7 +11,6 @@ import uuid
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
-from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -92,7 +91,7 @@ def _formatting():
         """Format a time (or an ISO 8601 text of one) for the reader's locale and zone."""
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return format_datetime(value, "short") if value else ""
+        return moment(value) if value else ""
 
     return {"moment": moment}
 
