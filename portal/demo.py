@@ -19,6 +19,23 @@ from portal.tenants.services import create_tenant
 DEMO_PASSWORD = "portal-demo"  # noqa: S105 - demo data only, printed for the visitor
 DEMO_TENANTS = (("acme", "Acme Fulfilment"), ("nordic", "Nordic Supply Co."))
 
+# The demo's people, by tenant and role: named as people, so that pages show who did what;
+# their company (the tenant, the store or the factory) is shown next to them where it matters.
+DEMO_PEOPLE = {
+    "acme": {
+        Role.ADMIN: "Maria Jansen",
+        Role.STAFF: "Tom de Vries",
+        Role.CLIENT: "Sophie Bakker",
+        Role.SUPPLIER: "Ricardo Lima",
+    },
+    "nordic": {
+        Role.ADMIN: "Ingrid Larsen",
+        Role.STAFF: "Erik Nyström",
+        Role.CLIENT: "Linnea Berg",
+        Role.SUPPLIER: "Mikko Virtanen",
+    },
+}
+
 THEMES = {
     "acme": {
         "theme": "atelier",
@@ -99,7 +116,7 @@ def seed_demo() -> bool:
                     f"{role.value}@{slug}.test",
                     DEMO_PASSWORD,
                     role,
-                    name=f"{role.value.capitalize()} ({name})",
+                    name=DEMO_PEOPLE[slug][role],
                     client=client if role == Role.CLIENT else None,
                     supplier=supplier if role == Role.SUPPLIER else None,
                 )

@@ -38,6 +38,7 @@ STATES = (
     Status.CHANGES_PROPOSED,
     Status.CONFIRMED,
     Status.IN_PRODUCTION,
+    Status.PARTIALLY_DISPATCHED,
     Status.DISPATCHED,
     Status.PARTIALLY_RECEIVED,
     Status.RECEIVED,
@@ -132,6 +133,16 @@ def _walk_steps(po: PurchaseOrder, target: Status, rng, users: dict) -> None:
         return
     responses.start_production(po)
     if target == Status.IN_PRODUCTION:
+        return
+    if target == Status.PARTIALLY_DISPATCHED:
+        # The first half of the first line is on its way; the rest is still to come.
+        first = po.lines[0]
+        responses.dispatch(
+            po,
+            carrier="DHL",
+            tracking_code=f"JJD{rng.randrange(10**9, 10**10)}",
+            quantities={first.id: max(first.quantity // 2, 1)},
+        )
         return
     responses.dispatch(po, carrier="DHL", tracking_code=f"JJD{rng.randrange(10**9, 10**10)}")
     if target == Status.DISPATCHED:
