@@ -327,8 +327,10 @@ def po_state(deployment, tenant_id) -> tuple[str, str] | None:
 def import_workbook() -> bytes:
     book = Workbook()
     sheet = book.active
-    sheet.append(["Quantity", "Product code", "Name", "Street", "Postcode", "City", "Country"])
-    sheet.append([1, "IMP-00000", "Ana Lima", "Rua A 1", "01000-000", "São Paulo", "BR"])
+    sheet.append(
+        ["Quantity", "Product code", "Name", "Street", "Postcode", "City", "State", "Country"]
+    )
+    sheet.append([1, "IMP-00000", "Ana Lima", "Rua A 1", "01000-000", "São Paulo", "SP", "BR"])
     for n in range(1, IMPORT_LINES):
         sheet.append([1, f"IMP-{n:05d}"])
     buffer = io.BytesIO()
