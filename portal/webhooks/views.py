@@ -22,6 +22,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 import portal.webhooks.delivery  # noqa: F401 - registers the outbox handler
 from portal.accounts.models import Role
 from portal.db import db
+from portal.i18n import moment
 from portal.web.access import _require
 from portal.web.navigation import NavItem, add_nav_item
 from portal.web.refusals import attempt
@@ -87,13 +88,13 @@ class ConfirmForm(FlaskForm):
 
 @bp.context_processor
 def _formatting():
-    def moment(value) -> str:
+    def written_moment(value) -> str:
         """Format a time (or an ISO 8601 text of one) for the reader's locale and zone."""
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
         return moment(value) if value else ""
 
-    return {"moment": moment}
+    return {"moment": written_moment}
 
 
 def _owner() -> services.Owner:
