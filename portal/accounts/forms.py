@@ -17,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from portal.accounts.passwords import MAX_LENGTH, MIN_LENGTH
+from portal.web.fields import TextLength
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +32,18 @@ class ForgotPasswordForm(FlaskForm):
 def _new_password_fields():
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(), Length(min=MIN_LENGTH, max=MAX_LENGTH)],
+        validators=[
+            DataRequired(),
+            TextLength(
+                minimum=MIN_LENGTH,
+                maximum=MAX_LENGTH,
+                too_short=lazy_ngettext(
+                    "The password must be at least %(num)d character long.",
+                    "The password must be at least %(num)d characters long.",
+                    MIN_LENGTH,
+                ),
+            ),
+        ],
         description=lazy_ngettext(
             "At least %(num)d character.", "At least %(num)d characters.", MIN_LENGTH
         ),

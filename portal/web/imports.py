@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -12,7 +21,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from sqlalchemy import select
 from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from portal.core.addresses.models import Address
 from portal.core.clients.models import Client
@@ -21,6 +30,7 @@ from portal.db import db
 from portal.jobs.models import Job
 from portal.jobs.services import create_job, schedule
 from portal.web.access import client_or_staff, is_staff, visible
+from portal.web.fields import TextLength
 from portal.web.submissions import SubmissionTokenMixin, once_per_submission, record_outcome
 
 bp = Blueprint("imports", __name__, url_prefix="/orders/import")
@@ -42,7 +52,7 @@ class ImportForm(SubmissionTokenMixin, FlaskForm):
         validate_choice=False,
         description=_l("Used when the file has no address columns."),
     )
-    reference = StringField(_l("Reference"), validators=[Optional(), Length(max=100)])
+    reference = StringField(_l("Reference"), validators=[Optional(), TextLength(maximum=100)])
     submit_order = BooleanField(_l("Submit the order right away"))
 
 
@@ -69,13 +79,18 @@ def _address_choices(client_id: uuid.UUID | None):
 def new():
     form = ImportForm()
     staff = is_staff()
+    earlier = _earlier_import() if request.method == "GET" else None
     if staff:
         form.client.choices = _client_choices()
+        if earlier is not None and earlier.client_id:
+            form.client.data = str(earlier.client_id)
         client_id = _uuid(form.client.data) if form.client.data else None
     else:
         del form.client
         client_id = current_user.client_id
     form.address.choices = _address_choices(client_id)
+    if earlier is not None:
+        _fill_in_from(form, earlier)
     if form.validate_on_submit():
         upload = form.file.data
         data = upload.read()
@@ -100,6 +115,8 @@ def new():
                     key: (value.code if key == "country" else value)
                     for key, value in address.address_values().items()
                 }
+                # Which entry it was, so that "upload a corrected file" chooses it again.
+                options["address_id"] = str(address.id)
             job = create_job(
                 "order_import",
                 data=data,
@@ -113,6 +130,25 @@ def new():
             schedule(job, str(get_locale()))
             return redirect(url_for("imports.status", job_id=job.id))
     return render_template("imports/new.html", form=form)
+
+
+def _earlier_import() -> Job | None:
+    """Return the import named by ``?again=<job id>`` ("upload a corrected file"), if any.
+
+    Only the user's own imports (or, for staff, the tenant's) are found; any other id is 404.
+    """
+    raw = request.args.get("again")
+    return _job_or_404(_uuid(raw)) if raw else None
+
+
+def _fill_in_from(form: ImportForm, job: Job) -> None:
+    """Choose again what the earlier import was sent with: address, reference, submit."""
+    options = job.options or {}
+    address_id = options.get("address_id", "")
+    if address_id in {value for value, _label in form.address.choices}:
+        form.address.data = address_id
+    form.reference.data = options.get("reference", "")
+    form.submit_order.data = bool(options.get("submit"))
 
 
 def _uuid(value: str) -> uuid.UUID:

@@ -14,12 +14,13 @@ from collections.abc import Iterable
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Form, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Optional
 
 from portal.core.errors import DomainError, LineErrors
 from portal.core.orders.services import LineInput, validate_lines
 from portal.core.products.services import products_by_code
 from portal.core.returns.services import ReturnLineInput, check_return_lines
+from portal.web.fields import TextLength
 
 _WHOLE = re.compile(r"^\s*\d{1,9}\s*$")
 EMPTY_ROWS = 3
@@ -29,18 +30,18 @@ MIN_ROWS = 5
 class CodeLineForm(Form):
     """One row: which product (by code) and how many units."""
 
-    code = StringField(_l("Product code"), validators=[Optional(), Length(max=64)])
-    quantity = StringField(_l("Quantity"), validators=[Optional(), Length(max=12)])
+    code = StringField(_l("Product code"), validators=[Optional(), TextLength(maximum=64)])
+    quantity = StringField(_l("Quantity"), validators=[Optional(), TextLength(maximum=12)])
 
 
 class ReturnLineForm(CodeLineForm):
     """One row of a return: the product coming back and, optionally, its replacement."""
 
     replacement_code = StringField(
-        _l("Replacement product code"), validators=[Optional(), Length(max=64)]
+        _l("Replacement product code"), validators=[Optional(), TextLength(maximum=64)]
     )
     replacement_quantity = StringField(
-        _l("Replacement quantity"), validators=[Optional(), Length(max=12)]
+        _l("Replacement quantity"), validators=[Optional(), TextLength(maximum=12)]
     )
 
 
@@ -203,7 +204,30 @@ def entry_errors(field_list) -> dict[int, list[str]]:
     return by_row
 
 
+def row_products(client_id: uuid.UUID | None, entries) -> dict[int, tuple[str, int]]:
+    """Return ``{row: (product name, units available)}`` for the rows whose code is one of
+    the client's products, so a form shown again names them as the picker did. Two queries,
+    however many rows."""
+    from portal.core.stock.services import stock_by_product
+
+    if client_id is None:
+        return {}
+    rows = [(row, data.get("code", "")) for row, data in filled_rows(entries)]
+    products = products_by_code(client_id, [code for _, code in rows])
+    levels = stock_by_product([product.id for product in products.values()])
+    found = {}
+    for row, code in rows:
+        product = products.get(code)
+        if product is not None:
+            on_hand, allocated = levels.get(product.id, (0, 0))
+            found[row] = (product.name, max(on_hand - allocated, 0))
+    return found
+
+
 def pad_rows(field_list, empty: int = EMPTY_ROWS, minimum: int = MIN_ROWS) -> None:
-    """Add empty rows to a FieldList: ``empty`` more, and at least ``minimum`` in all."""
+    """Add empty rows to a FieldList: ``empty`` more, and at least ``minimum`` in all.
+
+    A form shown again with its errors passes ``empty=0``: its rows stay as they were sent.
+    """
     while len(field_list.entries) < max(minimum, len(filled_rows(field_list.entries)) + empty):
         field_list.append_entry()

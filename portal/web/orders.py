@@ -42,6 +42,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from portal.accounts.models import User
 from portal.audit.models import AuditEntry
+from portal.audit.presenting import action_label, field_label
 from portal.core.addresses.models import Address
 from portal.core.addresses.services import create_address
 from portal.core.clients.models import Client
@@ -63,13 +64,16 @@ from portal.db import db, like_pattern
 from portal.notifications import notify_order_shipped
 from portal.web.access import client_or_staff, get_visible_or_404, is_staff, staff_only, visible
 from portal.web.addresses import FIELD_LABELS, AddressFieldsForm, address_book, country_name
+from portal.web.fields import TextLength
 from portal.web.helpers import form_errors_to_fields
 from portal.web.lines import (
+    EMPTY_ROWS,
     CodeLineForm,
     entry_errors,
     line_errors_by_row,
     order_lines_from_rows,
     pad_rows,
+    row_products,
 )
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
@@ -139,10 +143,12 @@ class OrderForm(SubmissionTokenMixin, AddressFieldsForm):
     client = SelectField(_l("Client"), choices=[], validate_choice=False)
     reference = StringField(
         _l("Your reference"),
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), TextLength(maximum=100)],
         description=_l("Your own order number or a note to recognise the order by."),
     )
-    notes = TextAreaField(_l("Notes for the warehouse"), validators=[Optional(), Length(max=2000)])
+    notes = TextAreaField(
+        _l("Notes for the warehouse"), validators=[Optional(), TextLength(maximum=2000)]
+    )
     address_choice = SelectField(
         _l("Choose from the address book"),
         choices=[],
@@ -398,11 +404,14 @@ def new():
             )
             if order is not None:
                 return redirect(url_for("orders.detail", order_id=order.id))
-    pad_rows(form.lines)
+    # Shown again with its errors, the form keeps its rows as sent (no row added) and names
+    # the products already typed, as the picker did before the submit.
+    pad_rows(form.lines, empty=0 if form.is_submitted() and action != "more_lines" else EMPTY_ROWS)
     return render_template(
         "orders/new.html",
         form=form,
         line_errors=line_errors,
+        products=row_products(client.id if client else None, form.lines.entries),
         addresses=addresses,
         staff=staff,
     )
@@ -498,7 +507,8 @@ def edit_lines(order_id: uuid.UUID):
                     _("The lines of order %(number)s were saved.", number=order.number), "success"
                 )
                 return redirect(url_for("orders.detail", order_id=order.id))
-    pad_rows(form.lines)
+    sent_again = request.method == "POST" and request.form.get("action") != "more_lines"
+    pad_rows(form.lines, empty=0 if sent_again else EMPTY_ROWS)
     return render_template(
         "orders/edit_lines.html",
         order=order,
@@ -506,6 +516,7 @@ def edit_lines(order_id: uuid.UUID):
         allowed=allowed,
         refusal=services.REFUSALS["edit_lines"],
         line_errors=line_errors,
+        products=row_products(order.client_id, form.lines.entries),
     )
 
 
@@ -548,7 +559,7 @@ def order_history(order: Order) -> list[HistoryRow]:
         HistoryRow(
             entry.created_at,
             _actor_name(actors.get(entry.actor_id)),
-            str(HISTORY_LABELS.get(entry.action, entry.action)),
+            str(HISTORY_LABELS.get(entry.action) or action_label(entry.action)),
             _history_notes(entry),
         )
         for entry in entries
@@ -578,7 +589,7 @@ def _history_notes(entry: AuditEntry) -> list[str]:
         else:
             if key == "country":
                 old, new = country_name(old or ""), country_name(new or "")
-            label = FIELD_LABELS.get(key, key)
+            label = FIELD_LABELS.get(key) or field_label(key)
             notes.append(
                 _("%(field)s: %(old)s → %(new)s", field=label, old=old or "—", new=new or "—")
             )

@@ -9,8 +9,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import IntegerField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
+from wtforms import SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from portal.core.errors import DomainError
 from portal.core.products.models import Product
@@ -19,6 +19,7 @@ from portal.core.stock.services import correct_stock
 from portal.core.warehouses.models import Warehouse
 from portal.db import db
 from portal.web.access import client_or_staff, get_visible_or_404, is_staff, staff_only, visible
+from portal.web.fields import WholeNumberField
 from portal.web.helpers import form_errors_to_fields
 from portal.web.navigation import CLIENT_AND_STAFF, NavItem, add_nav_item
 from portal.web.pagination import keyset_page, page_args
@@ -63,13 +64,11 @@ class CorrectionForm(SubmissionTokenMixin, FlaskForm):
     """A stock correction: where, how many (signed) and why."""
 
     warehouse_id = SelectField(_l("Warehouse"), validators=[DataRequired()])
-    quantity = IntegerField(
+    quantity = WholeNumberField(
         _l("Quantity"),
-        validators=[
-            InputRequired(),
-            NumberRange(min=-MAX_CORRECTION, max=MAX_CORRECTION),
-            _not_zero,
-        ],
+        minimum=-MAX_CORRECTION,
+        maximum=MAX_CORRECTION,
+        validators=[InputRequired(), _not_zero],
         description=_l("Positive to add units, negative to take units out, e.g. -3."),
     )
     note = StringField(

@@ -129,7 +129,7 @@ def test_a_correction_below_what_is_promised_is_refused(
     [
         ("0", "Counted", "quantity", "The quantity must not be zero."),
         ("", "Counted", "quantity", "This field is required."),
-        ("1.5", "Counted", "quantity", "Not a valid integer value."),
+        ("1.5", "Counted", "quantity", "Please enter a whole number."),
         ("5", "  ", "note", "Please give a reason for the correction."),
     ],
 )
