@@ -127,6 +127,7 @@ BLUEPRINT_MODULES = (
     "portal.web.clients",
     "portal.web.exports",
     "portal.webhooks.views",
+    "portal.web.inbound",
 )
 
 

@@ -37,7 +37,7 @@ from portal.config import ConfigError, load_settings
 from portal.testing.fixtures import free_port, provision_database
 
 DISTRIBUTION = "supplyport"
-BUNDLED_PLUGINS = {"manual", "required_fields", "address_rules", "lead_time"}
+BUNDLED_PLUGINS = {"manual", "required_fields", "address_rules", "lead_time", "rest_json"}
 SHIPPED_LOCALES = sorted(
     path.name for path in (PROJECT_ROOT / "translations").iterdir() if path.is_dir()
 )

@@ -204,9 +204,14 @@ class OutboundMessage:
 
 @dataclass(frozen=True)
 class TransmitResult:
+    """What ``transmit`` achieved. ``events`` are answers that came with the immediate reply
+    (a confirmation or a rejection at once); the host applies them after the transfer, once
+    per ``event_id`` like any other event."""
+
     outcome: TransmitOutcome
     supplier_order_number: str = ""
     detail: str = ""
+    events: tuple[SupplierEvent, ...] = ()
 
 
 class IntegrationError(Exception):

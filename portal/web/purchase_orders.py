@@ -98,6 +98,7 @@ HISTORY_LABELS = {
     "purchase_order.sent": _l("Sent to the supplier"),
     "purchase_order.transferred": _l("The supplier has it"),
     "purchase_order.transfer_failed": _l("Transfer failed"),
+    "purchase_order.inbound_refused": _l("Message from the supplier's system refused"),
     "purchase_order.transfer_retried": _l("Transfer tried again"),
     "purchase_order.acknowledged": _l("Acknowledged by the supplier"),
     "purchase_order.confirmed": _l("Confirmed"),

@@ -518,6 +518,24 @@ def transfer(payload: dict[str, Any], idempotency_key: str) -> None:
         _set_status(po, Status.ACKNOWLEDGED, "acknowledged")
     else:
         _set_status(po, Status.TRANSFERRED, "transferred", outcome=result.outcome.value)
+    _apply_immediate_answers(po, supplier, result.events)
+
+
+def _apply_immediate_answers(po: PurchaseOrder, supplier, events) -> None:
+    """Apply the answers that came with the transfer's reply; one that the order's rules
+    refuse is kept on the order's log and leaves the transfer done."""
+    from portal.core.purchasing.responses import apply_event
+
+    for event in events:
+        try:
+            with db.session.begin_nested():
+                apply_event(supplier, event)
+        except DomainError as error:
+            record(
+                "purchase_order.inbound_refused",
+                po,
+                details={"event_id": event.event_id[:200], "reason": str(error)[:500]},
+            )
 
 
 # --- the store answers proposed changes ------------------------------------------------------

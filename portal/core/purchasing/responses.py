@@ -504,6 +504,19 @@ def apply_event(supplier: Supplier, event: SupplierEvent) -> bool:
             )
         )
     by_position = dict(enumerate(po.lines, start=1))
+    named = {change.position for change in event.lines}
+    if event.dispatch is not None:
+        named |= set(event.dispatch.lines)
+    unknown = sorted(named - set(by_position))
+    if unknown:
+        raise DomainError(
+            _l(
+                "Purchase order %(number)s has no line %(positions)s.",
+                number=po.number,
+                positions=", ".join(map(str, unknown)),
+            ),
+            "lines",
+        )
     answers = {
         by_position[change.position].id: LineAnswer(
             change.quantity, change.unit_price, change.delivery_date
