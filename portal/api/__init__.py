@@ -30,6 +30,21 @@ RESOURCE_MODULES = (
     "portal.api.client_purchase_orders",
     "portal.api.client_returns",
     "portal.api.webhooks",
+    *(
+        f"portal.api.tenant_{name}"
+        for name in (
+            "clients",
+            "suppliers",
+            "orders",
+            "shipments",
+            "backorders",
+            "products",
+            "purchase_orders",
+            "returns",
+            "webhooks",
+        )
+    ),
+    *(f"portal.api.supplier_{name}" for name in ("dispatch", "documents", "catalogue", "stores")),
 )
 #: Plain pages and documents around the API: openapi.json, the docs page, Integration settings.
 PAGE_MODULES = ("portal.api.docs", "portal.api.views")

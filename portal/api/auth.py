@@ -39,6 +39,7 @@ TOKEN_IN_URL = _l(
 NO_TOKEN = _l("Send a valid integration token in the Authorization header: Bearer <token>.")
 WRONG_PARTNER = _l("This token does not belong to a supplier.")
 WRONG_CLIENT = _l("This token does not belong to a client.")
+WRONG_TENANT = _l("This token does not act for the whole portal; an administrator's token does.")
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="api"'}
 
@@ -122,9 +123,25 @@ def leave(_exc=None) -> None:
         reset_actor(actor)
 
 
-def requires(scope: str | None, *, supplier: bool = False, client: bool = False) -> Callable:
+def is_tenant_token(token: ApiToken) -> bool:
+    """Whether ``token`` acts for the whole tenant: an admin's, bound to no client or supplier
+    (checked on every request, so an owner who is no longer an admin loses the scope)."""
+    from portal.accounts.models import Role
+
+    return (
+        token.client_id is None
+        and token.supplier_id is None
+        and token.owner is not None
+        and token.owner.role == Role.ADMIN
+    )
+
+
+def requires(
+    scope: str | None, *, supplier: bool = False, client: bool = False, tenant: bool = False
+) -> Callable:
     """Let a view run only for a token with ``scope`` (None: any valid token) and, with
-    ``supplier`` or ``client``, only for a supplier's or a client's token."""
+    ``supplier``, ``client`` or ``tenant``, only for a supplier's, a client's or an admin's
+    (tenant-wide) token."""
 
     def decorate(view):
         @wraps(view)
@@ -140,6 +157,8 @@ def requires(scope: str | None, *, supplier: bool = False, client: bool = False)
                 raise Problem(403, "not_a_supplier", WRONG_PARTNER)
             if client and token.client_id is None:
                 raise Problem(403, "not_a_client", WRONG_CLIENT)
+            if tenant and not is_tenant_token(token):
+                raise Problem(403, "not_a_tenant_token", WRONG_TENANT)
             return view(*args, **kwargs)
 
         # The OpenAPI document states what each operation needs.

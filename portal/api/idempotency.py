@@ -45,11 +45,35 @@ IN_PROGRESS = _l(
 )
 
 
+def _update(digest, part: bytes) -> None:
+    digest.update(len(part).to_bytes(8, "big"))
+    digest.update(part)
+
+
+def _multipart(digest) -> None:
+    """Hash a multipart body by its fields and files: the boundary differs on every retry,
+    and the raw body is gone once the form has been parsed."""
+    for name, value in sorted(request.form.items(multi=True)):
+        for part in (b"field", name.encode(), value.encode()):
+            _update(digest, part)
+    for name, upload in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        for part in (b"file", name.encode(), (upload.filename or "").encode()):
+            _update(digest, part)
+        content = hashlib.sha256()
+        while chunk := upload.stream.read(1 << 16):
+            content.update(chunk)
+        upload.stream.seek(0)
+        _update(digest, content.digest())
+
+
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    for part in (request.method.encode(), request.path.encode(), request.get_data()):
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
+    for part in (request.method.encode(), request.path.encode()):
+        _update(digest, part)
+    if request.mimetype == "multipart/form-data":
+        _multipart(digest)
+    else:
+        _update(digest, request.get_data())
     return digest.hexdigest()
 
 

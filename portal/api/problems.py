@@ -48,6 +48,7 @@ CODES = (
     "insufficient_scope",
     "not_a_supplier",
     "not_a_client",
+    "not_a_tenant_token",
     "purchase_order_not_found",
     "transition_refused",
     "stale_version",

@@ -1,6 +1,7 @@
 """Purchase orders for a supplier's token: list (incremental sync), read, and the supplier's
 answers — acknowledge, confirm (per line: quantity, price, date), reject, its own order
-number and situation.
+number and situation, in production. Dispatch notices and documents are in
+:mod:`portal.api.supplier_dispatch` and :mod:`portal.api.supplier_documents`.
 
 Every answer goes through :mod:`portal.core.purchasing.responses` and tells the store as
 :mod:`portal.web.supplier_portal` does (:mod:`portal.purchase_notifications`), so the API
@@ -36,6 +37,8 @@ from portal.web.pagination import DEFAULT_SIZE, MAX_SIZE, keyset_page
 
 READ = "purchase_orders:read"
 WRITE = "purchase_orders:write"
+#: What ``actions`` tells: the answers of :func:`portal.core.purchasing.responses.can`.
+ACTIONS = ("acknowledge", "answer", "reference", "production", "dispatch", "documents")
 
 #: ``server_time`` lies this far back, so that an order saved by a transaction that was
 #: still running during the poll is listed by the next one (at the price of a repeat).
@@ -100,6 +103,9 @@ class ActionsSchema(InputSchema):
     acknowledge = fields.Boolean()
     answer = fields.Boolean(metadata={"description": "confirm or reject"})
     reference = fields.Boolean(metadata={"description": "set the supplier reference"})
+    production = fields.Boolean(metadata={"description": "mark as in production"})
+    dispatch = fields.Boolean(metadata={"description": "announce a dispatch"})
+    documents = fields.Boolean(metadata={"description": "add a document"})
 
 
 class PurchaseOrderSchema(InputSchema):
@@ -290,7 +296,7 @@ def _document(po: PurchaseOrder, customer_number: str | None) -> dict[str, Any]:
             "instructions": po.delivery_instructions,
         },
         "lines": [_line(position, line) for position, line in enumerate(po.lines, start=1)],
-        "actions": {key: allowed[key] for key in ("acknowledge", "answer", "reference")},
+        "actions": {key: allowed[key] for key in ACTIONS},
         "sent_at": po.sent_at,
         "answered_at": po.answered_at,
         "created_at": po.created_at,
@@ -414,6 +420,18 @@ def reject(body, purchase_order_id: uuid.UUID):
     po = _load(purchase_order_id)
     responses.reject(po, body["reason"], body.get("version"))
     notify_store_of_answer(po)
+    return _answer(po)
+
+
+@bp.route("/<uuid:purchase_order_id>/production", methods=["POST"])
+@requires(WRITE, supplier=True)
+@idempotent
+@bp.arguments(VersionSchema(), required=False)
+@bp.response(200, PurchaseOrderSchema)
+def production(body, purchase_order_id: uuid.UUID):
+    """Mark a confirmed order as in production (as the supplier portal's button does)."""
+    po = _load(purchase_order_id)
+    responses.start_production(po, body.get("version"))
     return _answer(po)
 
 

@@ -39,11 +39,37 @@ SCOPES = {
     "addresses:read": _l("Read the address book"),
     "addresses:write": _l("Change the address book"),
     "returns:read": _l("Read returns"),
+    "catalogue:write": _l("Upload the catalogue"),
+    "stores:read": _l("Read the registration data per store and the mandatory data"),
+    "stores:write": _l("Change the registration data per store"),
+    "clients:read": _l("Read clients and their users"),
+    "clients:write": _l("Create and change clients, invite their users"),
+    "suppliers:read": _l("Read suppliers and their users"),
+    "suppliers:write": _l("Create and change suppliers, invite their users"),
+    "stock:write": _l("Correct stock"),
+    "returns:write": _l("Receive and cancel returns"),
+    "webhooks:manage": _l("Manage the portal's webhooks"),
 }
-#: Which roles may hold which scopes (the supplier and the client scope for now; the tenant
-#: scope follows).
+#: What a scope shared with the client or supplier scope means on an administrator's token.
+TENANT_SCOPE_LABELS = {
+    "orders:read": _l("Read all clients' orders and shipments"),
+    "orders:write": _l("Work orders: allocate, pick, ship, complete, cancel"),
+    "products:read": _l("Read all clients' products and stock"),
+    "purchase_orders:read": _l("Read all purchase orders and goods receipts"),
+    "purchase_orders:write": _l("Receive goods, cancel purchase orders"),
+    "returns:read": _l("Read all clients' returns"),
+}
+#: Which roles may hold which scopes. A token without a client or supplier (an admin's) acts
+#: for the whole tenant (the tenant scope, :mod:`portal.api.tenant_sync`); only admins issue
+#: those, since managing clients and their logins is an admin matter.
 SCOPES_FOR_ROLE = {
-    Role.SUPPLIER: ("purchase_orders:read", "purchase_orders:write"),
+    Role.SUPPLIER: (
+        "purchase_orders:read",
+        "purchase_orders:write",
+        "catalogue:write",
+        "stores:read",
+        "stores:write",
+    ),
     Role.CLIENT: (
         "orders:read",
         "orders:write",
@@ -53,7 +79,21 @@ SCOPES_FOR_ROLE = {
         "purchase_orders:read",
         "returns:read",
     ),
-    Role.ADMIN: (),
+    Role.ADMIN: (
+        "clients:read",
+        "clients:write",
+        "orders:read",
+        "orders:write",
+        "products:read",
+        "stock:write",
+        "suppliers:read",
+        "suppliers:write",
+        "purchase_orders:read",
+        "purchase_orders:write",
+        "returns:read",
+        "returns:write",
+        "webhooks:manage",
+    ),
 }
 
 
@@ -73,8 +113,17 @@ PERMISSIONS_FOR_ROLE = {
         Permission("read", _l("Read purchase orders"), ("purchase_orders:read",)),
         Permission(
             "write",
-            _l("Answer purchase orders (acknowledge, confirm, reject)"),
+            _l(
+                "Answer purchase orders (acknowledge, confirm, reject, announce dispatches, add documents)"
+            ),
             ("purchase_orders:read", "purchase_orders:write"),
+        ),
+        Permission("catalogue_write", SCOPES["catalogue:write"], ("catalogue:write",)),
+        Permission("stores_read", SCOPES["stores:read"], ("stores:read",)),
+        Permission(
+            "stores_write",
+            _l("Change the registration data per store (includes reading it)"),
+            ("stores:read", "stores:write"),
         ),
     ),
     Role.CLIENT: (
@@ -97,6 +146,49 @@ PERMISSIONS_FOR_ROLE = {
             ("purchase_orders:read",),
         ),
         Permission("returns_read", SCOPES["returns:read"], ("returns:read",)),
+    ),
+    Role.ADMIN: (
+        Permission("clients_read", SCOPES["clients:read"], ("clients:read",)),
+        Permission(
+            "clients_write",
+            _l("Create and change clients, invite their users (includes reading them)"),
+            ("clients:read", "clients:write"),
+        ),
+        Permission("orders_read", _l("Read all clients' orders and shipments"), ("orders:read",)),
+        Permission(
+            "orders_write",
+            _l("Work orders: allocate, pick, ship, complete, cancel (includes reading them)"),
+            ("orders:read", "orders:write"),
+        ),
+        Permission("products_read", _l("Read all clients' products and stock"), ("products:read",)),
+        Permission(
+            "stock_write",
+            _l("Correct stock (includes reading products)"),
+            ("products:read", "stock:write"),
+        ),
+        Permission("suppliers_read", SCOPES["suppliers:read"], ("suppliers:read",)),
+        Permission(
+            "suppliers_write",
+            _l("Create and change suppliers, invite their users (includes reading them)"),
+            ("suppliers:read", "suppliers:write"),
+        ),
+        Permission(
+            "purchase_orders_read",
+            _l("Read all purchase orders and goods receipts"),
+            ("purchase_orders:read",),
+        ),
+        Permission(
+            "purchase_orders_write",
+            _l("Receive goods, cancel purchase orders (includes reading them)"),
+            ("purchase_orders:read", "purchase_orders:write"),
+        ),
+        Permission("returns_read", _l("Read all clients' returns"), ("returns:read",)),
+        Permission(
+            "returns_write",
+            _l("Receive and cancel returns (includes reading them)"),
+            ("returns:read", "returns:write"),
+        ),
+        Permission("webhooks_manage", SCOPES["webhooks:manage"], ("webhooks:manage",)),
     ),
 }
 
@@ -122,6 +214,13 @@ def _new_secret(token: ApiToken) -> str:
 
 def allowed_scopes(user: User) -> tuple[str, ...]:
     return SCOPES_FOR_ROLE.get(user.role, ())
+
+
+def scope_labels(user: User) -> dict[str, object]:
+    """The label of each scope on ``user``'s Integration page."""
+    if user.role == Role.ADMIN:
+        return {**SCOPES, **TENANT_SCOPE_LABELS}
+    return SCOPES
 
 
 def permissions_for(user: User) -> tuple[Permission, ...]:

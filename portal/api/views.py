@@ -124,7 +124,7 @@ def index():
         allowed=allowed,
         permissions=[form[permission.field] for permission in permissions],
         tokens=tokens.tokens_of(current_user),
-        scope_labels=tokens.SCOPES,
+        scope_labels=tokens.scope_labels(current_user),
     )
 
 

@@ -1,5 +1,5 @@
-"""schemathesis against the live OpenAPI document, with a supplier's and with a client's token:
-no server error, no response that breaks the document."""
+"""schemathesis against the live OpenAPI document, with a supplier's, a client's and an
+administrator's (tenant) token: no server error, no response that breaks the document."""
 
 from __future__ import annotations
 
@@ -24,10 +24,22 @@ CLIENT_SCOPES = [
 ]
 
 
-@pytest.fixture(params=["supplier", "client"])
-def fuzzed(request, app, monkeypatch, in_tenant, trade, issue_token, create_order, create_address):
-    """The document as a tenant's host serves it, and the headers of a supplier's or a
-    client's token."""
+@pytest.fixture(params=["supplier", "client", "tenant"])
+def fuzzed(
+    request,
+    app,
+    monkeypatch,
+    in_tenant,
+    trade,
+    issue_token,
+    create_order,
+    create_address,
+    create_user,
+    create_product,
+    create_shipment,
+):
+    """The document as a tenant's host serves it, and the headers of a supplier's, a
+    client's or an administrator's token."""
     # Hundreds of requests a minute: the fuzzer is to reach the views, not the rate limit.
     monkeypatch.setitem(app.config, API_SETTING, "1000000 per minute")
     order_from(app, in_tenant, trade)
@@ -35,6 +47,15 @@ def fuzzed(request, app, monkeypatch, in_tenant, trade, issue_token, create_orde
     host = tenant_host(trade.tenant)
     if request.param == "supplier":
         secret = issue_token(trade.supplier_user, trade.tenant)
+    elif request.param == "tenant":
+        from portal.accounts.models import Role
+        from portal.api.tokens import SCOPES_FOR_ROLE
+
+        product = create_product(trade.tenant, trade.client, code="FUZZ-1", stock=5)
+        create_shipment(trade.tenant, trade.client, [(product, 1)])
+        create_order(trade.tenant, trade.client, [(product, 1)])
+        admin = create_user(trade.tenant, "admin")
+        secret = issue_token(admin, trade.tenant, list(SCOPES_FOR_ROLE[Role.ADMIN]))
     else:
         with in_tenant(trade.tenant) as session:
             from portal.core.products.models import Product

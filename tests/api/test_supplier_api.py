@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime, timedelta
 
 from flask_babel import force_locale
@@ -53,7 +54,14 @@ def test_a_factory_erp_works_its_orders_through_the_api(
     assert listed["customer_number"] == "C-4711"
     assert listed["reference"] == "REF-1"
     assert [line["product_code"] for line in listed["lines"]] == ["BOOT-1", "SOCK-1"]
-    assert listed["actions"] == {"acknowledge": True, "answer": True, "reference": True}
+    assert listed["actions"] == {
+        "acknowledge": True,
+        "answer": True,
+        "reference": True,
+        "production": False,
+        "dispatch": False,
+        "documents": True,
+    }
 
     response = erp.post(f"/api/v1/purchase-orders/{first}/acknowledge", json={})
     assert response.status_code == 200, response.get_json()
@@ -85,6 +93,53 @@ def test_a_factory_erp_works_its_orders_through_the_api(
         str(first): "confirmed",
         str(second): "rejected",
     }
+
+    # The goods leave in two parts: first the boots, then the rest; a delivery note follows.
+    notices = f"/api/v1/purchase-orders/{first}/dispatch-notices"
+    tomorrow = (datetime.now(UTC) + timedelta(days=2)).date().isoformat()
+    response = erp.post(
+        notices,
+        json={
+            "carrier": "DHL",
+            "tracking_code": "JD0001",
+            "expected_date": tomorrow,
+            "lines": [{"id": boots["id"], "quantity": 12}],
+        },
+        headers={"Idempotency-Key": "asn-1"},
+    )
+    assert response.status_code == 201, response.get_json()
+    notice = response.get_json()
+    assert [(line["product_code"], line["quantity"]) for line in notice["lines"]] == [
+        ("BOOT-1", 12)
+    ]
+    assert "JD0001" in notice["tracking_url"]
+    assert erp.get(f"/api/v1/purchase-orders/{first}").get_json()["status"] == (
+        "partially_dispatched"
+    )
+    response = erp.post(notices, json={"carrier": "UPS", "tracking_code": "1Z999"})
+    assert response.status_code == 201, response.get_json()
+    assert [line["product_code"] for line in response.get_json()["lines"]] == ["SOCK-1"]
+    listing = erp.get(notices).get_json()
+    assert [item["tracking_code"] for item in listing["items"]] == ["JD0001", "1Z999"]
+    assert [line["open"] for line in listing["lines"]] == [0, 0]
+    assert listing["status"] == "dispatched"
+    response = erp.post(
+        f"/api/v1/purchase-orders/{first}/documents",
+        data={
+            "file": (io.BytesIO(b"%PDF-1.4\n%delivery note\n%%EOF\n"), "lieferschein.pdf"),
+            "description": "Delivery note",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 201, response.get_json()
+    document = response.get_json()
+    assert (document["filename"], document["content_type"]) == (
+        "lieferschein.pdf",
+        "application/pdf",
+    )
+    download = erp.get(document["download"])
+    assert download.status_code == 200
+    assert download.data.startswith(b"%PDF-")
     assert erp.get(f"/api/v1/purchase-orders/{first}").get_json()["supplier_situation"] == (
         "Planned"
     )
@@ -95,6 +150,11 @@ def test_a_factory_erp_works_its_orders_through_the_api(
     assert "Confirmed" in page
     assert "13.75" in page
     assert "F-9001" in page
+    assert "Dispatched" in page
+    assert "JD0001" in page
+    assert "1Z999" in page
+    assert "lieferschein.pdf" in page
+    assert "Delivery note" in page
     page = text_of(store.get(f"/purchase-orders/{second}"))
     assert "Rejected" in page
     assert "Out of socks until May" in page

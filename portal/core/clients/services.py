@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.accounts.models import Role, User
 from portal.accounts.services import AccountError, invite_user, normalise_email
@@ -35,7 +35,10 @@ def _clean(
         raise DomainError(_l("Please enter a name."), "name")
     if len(name) > NAME_LENGTH:
         raise DomainError(too_long(NAME_LENGTH), "name")
-    taken = select(func.count()).where(func.lower(Client.name) == name.lower())
+    # The exact name too: SQLite's lower() leaves non-ASCII letters alone (Ó), the unique key not.
+    taken = select(func.count()).where(
+        or_(func.lower(Client.name) == name.lower(), Client.name == name)
+    )
     if client_id is not None:
         taken = taken.where(Client.id != client_id)
     if db.session.scalar(taken):

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_ngettext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from portal.accounts.models import Role, User
 from portal.accounts.services import AccountError, invite_user, normalise_email
@@ -118,7 +118,10 @@ def _integration_key(key: str | None, current: str | None) -> str:
 
 def _clean_supplier(values: Mapping[str, Any], supplier: Supplier | None) -> dict[str, Any]:
     name = _text(values.get("name"), "name", required=True)
-    taken = select(func.count()).where(func.lower(Supplier.name) == name.lower())
+    # The exact name too: SQLite's lower() leaves non-ASCII letters alone (Ó), the unique key not.
+    taken = select(func.count()).where(
+        or_(func.lower(Supplier.name) == name.lower(), Supplier.name == name)
+    )
     if supplier is not None:
         taken = taken.where(Supplier.id != supplier.id)
     if db.session.scalar(taken):
