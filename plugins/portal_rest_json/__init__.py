@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from wtforms import Form, IntegerField, SelectField, StringField
@@ -556,7 +557,11 @@ class RestJsonIntegration(SupplierIntegration):
             return answer.status, dict(answer.getheaders()), data
         except TimeoutError as error:
             raise RetryableError(
-                _("The supplier did not answer within %(seconds)d seconds.", seconds=int(timeout))
+                ngettext(
+                    "The supplier did not answer within %(num)d second.",
+                    "The supplier did not answer within %(num)d seconds.",
+                    int(timeout),
+                )
             ) from error
         except ssl.SSLError as error:
             raise RetryableError(

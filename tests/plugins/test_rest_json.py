@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import sys
 import threading
 import time
 import uuid
@@ -26,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import portal_rest_json
 import pytest
 from sqlalchemy import func, select
 from standardwebhooks import Webhook
@@ -42,12 +42,6 @@ from portal.outbox.services import deliver_due
 from portal.plugins.models import InboundMessage, PluginActivation
 from portal.testing.fixtures import free_port
 from portal.testing.suppliers import _get, act, sent, state
-
-try:
-    import portal_rest_json
-except ModuleNotFoundError:  # a checkout installed before the package was added
-    sys.path.insert(0, str(PROJECT_ROOT / "plugins"))
-    import portal_rest_json
 
 TOKEN = "tok-" + "a" * 28
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
@@ -114,9 +108,9 @@ def supplier_api():
 
 
 @pytest.fixture
-def rest(app, register_plugin, monkeypatch):
-    with app.app_context():
-        assert register_plugin("rest_json", portal_rest_json) is not None
+def rest(app, monkeypatch):
+    # A bundled plugin: registered through its entry point like any installed package.
+    assert "rest_json" in app.extensions["portal.plugins"].plugins
     monkeypatch.setitem(app.config, portal_rest_json.ALLOW_PRIVATE, True)
     return portal_rest_json
 
