@@ -127,17 +127,6 @@ class WebhookDeliveryListSchema(InputSchema):
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def _owner() -> services.Owner:
-    return services.Owner(OwnerKind.SUPPLIER, supplier_id=current_token().supplier_id)
-
-
-def _load(webhook_id: uuid.UUID) -> WebhookEndpoint:
-    endpoint = services.find_endpoint(_owner(), webhook_id)
-    if endpoint is None:
-        raise Problem(404)
-    return endpoint
-
-
 def _document(endpoint: WebhookEndpoint) -> dict:
     return {
         "id": endpoint.id,
@@ -172,102 +161,115 @@ def _delivery(delivery: WebhookDelivery) -> dict:
 # --- endpoints -------------------------------------------------------------------------------
 
 
-@bp.route("")
-@requires(READ, supplier=True)
-@bp.response(200, WebhookListSchema)
-def list_webhooks():
-    """List the supplier's webhooks, oldest first."""
-    return {"items": [_document(e) for e in services.endpoints_of(_owner())]}
+def add_webhook_routes(bp, owner, permission: str, **bound: bool) -> None:
+    """Add the webhook endpoints to ``bp`` for the webhooks of ``owner()``.
 
-
-@bp.route("", methods=["POST"])
-@requires(READ, supplier=True)
-@idempotent
-@bp.arguments(WebhookCreateSchema())
-@bp.response(201, WebhookWithSecretSchema)
-def create_webhook(body):
-    """Add a webhook. The answer carries its signing secret, which is never shown again.
-
-    The URL must reach a public address (not a private network or this server).
+    The supplier's and the tenant's webhooks are the same resource with another owner;
+    ``permission`` and ``bound`` (``supplier=True``, ``tenant=True``) go to :func:`requires`.
     """
-    endpoint, secret = services.create_endpoint(
-        _owner(), body["url"], body["event_types"], body.get("description", "")
-    )
-    db.session.flush()
-    return {**_document(endpoint), "secret": secret}
+
+    def load(webhook_id: uuid.UUID) -> WebhookEndpoint:
+        endpoint = services.find_endpoint(owner(), webhook_id)
+        if endpoint is None:
+            raise Problem(404)
+        return endpoint
+
+    @bp.route("")
+    @requires(permission, **bound)
+    @bp.response(200, WebhookListSchema)
+    def list_webhooks():
+        """List the webhooks, oldest first."""
+        return {"items": [_document(e) for e in services.endpoints_of(owner())]}
+
+    @bp.route("", methods=["POST"])
+    @requires(permission, **bound)
+    @idempotent
+    @bp.arguments(WebhookCreateSchema())
+    @bp.response(201, WebhookWithSecretSchema)
+    def create_webhook(body):
+        """Add a webhook. The answer carries its signing secret, which is never shown again.
+
+        The URL must reach a public address (not a private network or this server).
+        """
+        endpoint, secret = services.create_endpoint(
+            owner(), body["url"], body["event_types"], body.get("description", "")
+        )
+        db.session.flush()
+        return {**_document(endpoint), "secret": secret}
+
+    @bp.route("/<uuid:webhook_id>")
+    @requires(permission, **bound)
+    @bp.response(200, WebhookSchema)
+    def get_webhook(webhook_id: uuid.UUID):
+        """Return one webhook (without its secret)."""
+        return _document(load(webhook_id))
+
+    @bp.route("/<uuid:webhook_id>", methods=["PATCH"])
+    @requires(permission, **bound)
+    @bp.arguments(WebhookUpdateSchema())
+    @bp.response(200, WebhookSchema)
+    def update_webhook(body, webhook_id: uuid.UUID):
+        """Change URL, description or events, or switch the webhook off or on again."""
+        endpoint = load(webhook_id)
+        services.update_endpoint(endpoint, **body)
+        db.session.flush()
+        answer = _document(endpoint)
+        db.session.commit()
+        return answer
+
+    @bp.route("/<uuid:webhook_id>", methods=["DELETE"])
+    @requires(permission, **bound)
+    @bp.response(204)
+    def delete_webhook(webhook_id: uuid.UUID):
+        """Delete the webhook and its deliveries."""
+        services.delete_endpoint(load(webhook_id))
+        db.session.commit()
+        return ""
+
+    @bp.route("/<uuid:webhook_id>/rotate", methods=["POST"])
+    @requires(permission, **bound)
+    @idempotent
+    @bp.arguments(WebhookRotateSchema(), required=False)
+    @bp.response(200, WebhookWithSecretSchema)
+    def rotate_webhook_secret(body, webhook_id: uuid.UUID):
+        """Make a new signing secret; the old one signs too until the grace period ends."""
+        endpoint = load(webhook_id)
+        secret = services.rotate_secret(endpoint, timedelta(hours=body.get("grace_hours", 24)))
+        db.session.flush()
+        return {**_document(endpoint), "secret": secret}
+
+    @bp.route("/<uuid:webhook_id>/test", methods=["POST"])
+    @requires(permission, **bound)
+    @idempotent
+    @bp.response(202, WebhookDeliverySchema)
+    def send_test_event(webhook_id: uuid.UUID):
+        """Send a ``webhook.ping`` event to this webhook; answers its delivery."""
+        return _delivery(services.send_test_event(load(webhook_id)))
+
+    @bp.route("/<uuid:webhook_id>/deliveries")
+    @requires(permission, **bound)
+    @bp.response(200, WebhookDeliveryListSchema)
+    def list_deliveries(webhook_id: uuid.UUID):
+        """List the webhook's latest 50 deliveries with their attempts, newest first."""
+        endpoint = load(webhook_id)
+        return {"items": [_delivery(d) for d in services.deliveries_of(endpoint)]}
+
+    @bp.route("/<uuid:webhook_id>/deliveries/<uuid:delivery_id>/replay", methods=["POST"])
+    @requires(permission, **bound)
+    @idempotent
+    @bp.response(202, WebhookDeliverySchema)
+    def replay_delivery(webhook_id: uuid.UUID, delivery_id: uuid.UUID):
+        """Send the delivery once more, with the same webhook-id and body."""
+        delivery = services.find_delivery(load(webhook_id), delivery_id)
+        if delivery is None:
+            raise Problem(404)
+        services.replay(delivery)
+        return _delivery(delivery)
 
 
-@bp.route("/<uuid:webhook_id>")
-@requires(READ, supplier=True)
-@bp.response(200, WebhookSchema)
-def get_webhook(webhook_id: uuid.UUID):
-    """Return one webhook (without its secret)."""
-    return _document(_load(webhook_id))
-
-
-@bp.route("/<uuid:webhook_id>", methods=["PATCH"])
-@requires(READ, supplier=True)
-@bp.arguments(WebhookUpdateSchema())
-@bp.response(200, WebhookSchema)
-def update_webhook(body, webhook_id: uuid.UUID):
-    """Change URL, description or events, or switch the webhook off or on again."""
-    endpoint = _load(webhook_id)
-    services.update_endpoint(endpoint, **body)
-    db.session.flush()
-    answer = _document(endpoint)
-    db.session.commit()
-    return answer
-
-
-@bp.route("/<uuid:webhook_id>", methods=["DELETE"])
-@requires(READ, supplier=True)
-@bp.response(204)
-def delete_webhook(webhook_id: uuid.UUID):
-    """Delete the webhook and its deliveries."""
-    services.delete_endpoint(_load(webhook_id))
-    db.session.commit()
-    return ""
-
-
-@bp.route("/<uuid:webhook_id>/rotate", methods=["POST"])
-@requires(READ, supplier=True)
-@idempotent
-@bp.arguments(WebhookRotateSchema(), required=False)
-@bp.response(200, WebhookWithSecretSchema)
-def rotate_webhook_secret(body, webhook_id: uuid.UUID):
-    """Make a new signing secret; the old one signs too until the grace period ends."""
-    endpoint = _load(webhook_id)
-    secret = services.rotate_secret(endpoint, timedelta(hours=body.get("grace_hours", 24)))
-    db.session.flush()
-    return {**_document(endpoint), "secret": secret}
-
-
-@bp.route("/<uuid:webhook_id>/test", methods=["POST"])
-@requires(READ, supplier=True)
-@idempotent
-@bp.response(202, WebhookDeliverySchema)
-def send_test_event(webhook_id: uuid.UUID):
-    """Send a ``webhook.ping`` event to this webhook; answers its delivery."""
-    return _delivery(services.send_test_event(_load(webhook_id)))
-
-
-@bp.route("/<uuid:webhook_id>/deliveries")
-@requires(READ, supplier=True)
-@bp.response(200, WebhookDeliveryListSchema)
-def list_deliveries(webhook_id: uuid.UUID):
-    """List the webhook's latest 50 deliveries with their attempts, newest first."""
-    endpoint = _load(webhook_id)
-    return {"items": [_delivery(d) for d in services.deliveries_of(endpoint)]}
-
-
-@bp.route("/<uuid:webhook_id>/deliveries/<uuid:delivery_id>/replay", methods=["POST"])
-@requires(READ, supplier=True)
-@idempotent
-@bp.response(202, WebhookDeliverySchema)
-def replay_delivery(webhook_id: uuid.UUID, delivery_id: uuid.UUID):
-    """Send the delivery once more, with the same webhook-id and body."""
-    delivery = services.find_delivery(_load(webhook_id), delivery_id)
-    if delivery is None:
-        raise Problem(404)
-    services.replay(delivery)
-    return _delivery(delivery)
+add_webhook_routes(
+    bp,
+    lambda: services.Owner(OwnerKind.SUPPLIER, supplier_id=current_token().supplier_id),
+    READ,
+    supplier=True,
+)
