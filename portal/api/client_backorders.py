@@ -51,13 +51,9 @@ class BackorderQuerySchema(SyncQuerySchema):
     product_code = fields.String(metadata={"description": "Only the lines of this product"})
 
 
-@bp.route("")
-@requires(READ, client=True)
-@bp.arguments(BackorderQuerySchema, location="query")
-@bp.response(200, BackorderPageSchema)
-def list_backorders(query):
-    """List the waiting lines, by when their order last changed."""
-    statement = (
+def waiting_lines():
+    """The statement of the waiting lines with their order and product (sync columns last)."""
+    return (
         select(OrderLine, Order, Product, Order.updated_at, OrderLine.id)
         .join(Order, and_(Order.tenant_id == OrderLine.tenant_id, Order.id == OrderLine.order_id))
         .join(
@@ -66,32 +62,42 @@ def list_backorders(query):
         )
         .where(Order.status.in_(OPEN_STATUSES), OrderLine.waiting())
     )
-    statement = own(statement, Order)
+
+
+def backorder_document(line: OrderLine, order: Order, product: Product) -> dict:
+    return {
+        "order_line_id": line.id,
+        "order_id": order.id,
+        "order_number": order.number,
+        "order_reference": order.reference,
+        "order_status": order.status.value,
+        "submitted_at": order.submitted_at,
+        "client_id": order.client_id,
+        "product_id": product.id,
+        "product_code": product.code,
+        "product_name": product.name,
+        "quantity": line.quantity,
+        "allocated": line.allocated,
+        "shipped": line.shipped,
+        "missing": line.missing,
+        "updated_at": order.updated_at,
+    }
+
+
+@bp.route("")
+@requires(READ, client=True)
+@bp.arguments(BackorderQuerySchema, location="query")
+@bp.response(200, BackorderPageSchema)
+def list_backorders(query):
+    """List the waiting lines, by when their order last changed."""
+    statement = own(waiting_lines(), Order)
     if "product_code" in query:
         statement = statement.where(Product.code == query["product_code"])
     page, following, server_time = sync_page(
         statement, Order.updated_at, SYNC_ORDER, query, ".list_backorders", scalars=False
     )
     return {
-        "items": [
-            {
-                "order_line_id": line.id,
-                "order_id": order.id,
-                "order_number": order.number,
-                "order_reference": order.reference,
-                "order_status": order.status.value,
-                "submitted_at": order.submitted_at,
-                "product_id": product.id,
-                "product_code": product.code,
-                "product_name": product.name,
-                "quantity": line.quantity,
-                "allocated": line.allocated,
-                "shipped": line.shipped,
-                "missing": line.missing,
-                "updated_at": order.updated_at,
-            }
-            for line, order, product, _changed, _id in page.items
-        ],
+        "items": [backorder_document(*row[:3]) for row in page.items],
         "next": following,
         "server_time": server_time,
     }

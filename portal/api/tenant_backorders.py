@@ -5,13 +5,12 @@ served when stock arrives (a goods receipt, a correction, a return) or with
 from __future__ import annotations
 
 from marshmallow import fields
-from sqlalchemy import and_, select
 
 from portal.api.auth import requires
-from portal.api.client_backorders import BackorderSchema
+from portal.api.client_backorders import BackorderSchema, backorder_document, waiting_lines
 from portal.api.client_sync import page_schema, sync_page
 from portal.api.tenant_sync import ClientSyncQuerySchema, tenant_blueprint
-from portal.core.orders.models import OPEN_STATUSES, Order, OrderLine
+from portal.core.orders.models import Order, OrderLine
 from portal.core.products.models import Product
 
 READ = "orders:read"
@@ -42,15 +41,7 @@ class TenantBackorderQuerySchema(ClientSyncQuerySchema):
 @bp.response(200, TenantBackorderPageSchema)
 def list_backorders(query):
     """List the waiting lines, by when their order last changed."""
-    statement = (
-        select(OrderLine, Order, Product, Order.updated_at, OrderLine.id)
-        .join(Order, and_(Order.tenant_id == OrderLine.tenant_id, Order.id == OrderLine.order_id))
-        .join(
-            Product,
-            and_(Product.tenant_id == OrderLine.tenant_id, Product.id == OrderLine.product_id),
-        )
-        .where(Order.status.in_(OPEN_STATUSES), OrderLine.waiting())
-    )
+    statement = waiting_lines()
     if "client_id" in query:
         statement = statement.where(Order.client_id == query["client_id"])
     if "product_code" in query:
@@ -59,26 +50,7 @@ def list_backorders(query):
         statement, Order.updated_at, SYNC_ORDER, query, ".list_backorders", scalars=False
     )
     return {
-        "items": [
-            {
-                "order_line_id": line.id,
-                "order_id": order.id,
-                "order_number": order.number,
-                "order_reference": order.reference,
-                "order_status": order.status.value,
-                "submitted_at": order.submitted_at,
-                "client_id": order.client_id,
-                "product_id": product.id,
-                "product_code": product.code,
-                "product_name": product.name,
-                "quantity": line.quantity,
-                "allocated": line.allocated,
-                "shipped": line.shipped,
-                "missing": line.missing,
-                "updated_at": order.updated_at,
-            }
-            for line, order, product, _changed, _id in page.items
-        ],
+        "items": [backorder_document(*row[:3]) for row in page.items],
         "next": following,
         "server_time": server_time,
     }
