@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from flask import Flask, request
 from flask_babel import lazy_gettext as _l
@@ -44,6 +45,18 @@ def _pairs(multidict) -> Iterator[str]:
         yield value
 
 
+def _json_texts(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _json_texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _json_texts(item)
+
+
 def _request_texts() -> Iterable[str]:
     yield request.path
     yield from _pairs(request.args)
@@ -52,6 +65,9 @@ def _request_texts() -> Iterable[str]:
         for key, upload in request.files.items(multi=True):
             yield key
             yield upload.filename or ""
+    elif request.is_json and request.content_length:
+        # The API's bodies: "\u0000" in a JSON text is a NUL like any other.
+        yield from _json_texts(request.get_json(silent=True))
 
 
 def refuse_forbidden_characters() -> None:

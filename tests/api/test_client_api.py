@@ -512,3 +512,11 @@ def test_product_and_shipment_pages_read_in_a_fixed_number_of_queries(
         more_items, more_statements = counted(path)
         assert more_items > items
         assert more_statements == statements, path
+
+
+def test_a_control_character_in_a_json_body_is_refused_on_every_scope(webshop):
+    # As in the tenant scope and the pages' forms: PostgreSQL cannot store a NUL byte.
+    response = webshop.post("/api/v1/addresses", json={**ADDRESS, "label": "A\u0000B"})
+    assert response.status_code == 400
+    assert response.get_json()["code"] == "forbidden_characters"
+    assert response.headers["Content-Type"].startswith("application/problem+json")
